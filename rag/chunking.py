@@ -1,0 +1,95 @@
+"""Documents -> :class:`~rag.types.Chunk` records with exact character offsets.
+
+Splitting is langchain-text-splitters' recursive splitter with French-friendly separators
+(paragraph, line, sentence, clause, word). Offsets are recovered by locating each chunk in the
+document, so ``document.text[chunk.start:chunk.end] == chunk.text`` holds for every chunk.
+
+>>> from rag.loading import make_document
+>>> doc = make_document("d", "Une phrase. " * 60)
+>>> chunks = Chunker(size=200, overlap=40).split(doc)
+>>> all(doc.text[c.start:c.end] == c.text for c in chunks)
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .types import Chunk, Document
+
+CHUNKER_VERSION = 1
+# Regexes, tried in order: paragraph, line, sentence end, clause, word. The separator stays at the
+# end of the piece it closes (keep_separator="end") so pieces concatenate back to the exact text.
+SEPARATORS = [
+    r"\n\s*\n",
+    r"\n",
+    r"(?<=[.!?…])\s+",
+    r"(?<=[;:])\s+",
+    r"(?<=,)\s+",
+    r"\s+",
+    "",
+]
+
+
+def chunk_id(doc_id: str, title: str, text: str, occurrence: int) -> str:
+    """Stable id from the document id and the chunk's content: unchanged text keeps its id.
+
+    The title is part of it because it is embedded with the chunk (see ``indexing.passage_text``).
+    """
+    digest = hashlib.sha256(f"{doc_id}\x00{title}\x00{occurrence}\x00{text}".encode()).hexdigest()
+    return digest[:24]
+
+
+class Chunker:
+    """Splits documents into overlapping chunks of about ``size`` characters."""
+
+    def __init__(self, size: int = 500, overlap: int = 100) -> None:
+        if size < 50:
+            raise ValueError(f"chunk size {size} is too small: use at least 50 characters")
+        if not 0 <= overlap < size:
+            raise ValueError(f"chunk overlap {overlap} must be between 0 and the chunk size {size}")
+        self.size = size
+        self.overlap = overlap
+        self._splitter: Any = None
+
+    def settings(self) -> dict[str, Any]:
+        """What the index manifest records: a change means chunks must be rebuilt."""
+        return {
+            "splitter": "langchain RecursiveCharacterTextSplitter",
+            "version": CHUNKER_VERSION,
+            "size": self.size,
+            "overlap": self.overlap,
+            "separators": SEPARATORS,
+        }
+
+    def _get_splitter(self) -> Any:
+        if self._splitter is None:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._splitter = RecursiveCharacterTextSplitter(
+                chunk_size=self.size,
+                chunk_overlap=self.overlap,
+                separators=SEPARATORS,
+                is_separator_regex=True,
+                keep_separator="end",
+                strip_whitespace=True,
+            )
+        return self._splitter
+
+    def split(self, doc: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        seen: dict[str, int] = {}
+        cursor = 0
+        for piece in self._get_splitter().split_text(doc.text):
+            if not piece.strip():
+                continue
+            start = doc.text.find(piece, cursor)
+            if start < 0:  # never expected: pieces are substrings by construction
+                raise AssertionError(f"chunk not found in document {doc.id!r} at or after {cursor}")
+            end = start + len(piece)
+            occurrence = seen.get(piece, 0)
+            seen[piece] = occurrence + 1
+            chunks.append(Chunk(chunk_id(doc.id, doc.title, piece, occurrence), doc.id, start, end, piece))
+            cursor = start + 1
+        return chunks

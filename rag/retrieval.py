@@ -1,0 +1,110 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused into ranked :class:`Hit` s.
+
+Two fusions are available: reciprocal rank fusion (``"rrf"``: ``sum 1 / (rrf_k + rank)``) and a
+weighted sum of min-max normalised scores (``"minmax"``). Every hit keeps both retrievers' ranks and
+scores, so the fusion can be inspected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedding import Embedder
+from .store import Store
+from .text import LexicalAnalyzer
+from .types import Hit
+
+FUSIONS = ("rrf", "minmax", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 0.7  # for "minmax": the rest goes to BM25
+    candidates: int = 50  # taken from each retriever before fusion
+
+
+class Retriever:
+    """Finds the chunks of a store that best match a query.
+
+    >>> # retriever = Retriever(store, embedder); retriever.search("l'enjeu pour Washington", k=5)
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        analyzer: LexicalAnalyzer | None = None,
+        settings: RetrievalSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.analyzer = analyzer or LexicalAnalyzer()
+        self.settings = settings or RetrievalSettings()
+        if self.settings.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.settings.fusion!r}: use one of {FUSIONS}")
+
+    def search(self, query: str, k: int = 5, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The ``k`` best hits for ``query``, best first (fewer when the store is small)."""
+        s = self.settings
+        n = max(s.candidates, k)
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        if s.fusion != "bm25":
+            if query_vector is None:
+                query_vector = self.embedder.embed_queries([query])[0]
+            dense = self.store.search_dense(query_vector, n)
+        if s.fusion != "dense":
+            lexical = self.store.search_lexical(self.analyzer.tokens(query), n)
+        fused = self._fuse(dense, lexical)
+        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
+        lexical_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
+        hits = []
+        for rank, (cid, score) in enumerate(fused[:k], start=1):
+            chunk = self.store.chunks[cid]
+            doc = self.store.documents[chunk.doc_id]
+            d = dense_at.get(cid)
+            lx = lexical_at.get(cid)
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    title=doc.title,
+                    date=doc.date,
+                    source=doc.source,
+                    rank=rank,
+                    score=score,
+                    dense_rank=d[0] if d else None,
+                    dense_score=d[1] if d else None,
+                    lexical_rank=lx[0] if lx else None,
+                    lexical_score=lx[1] if lx else None,
+                )
+            )
+        return hits
+
+    def _fuse(
+        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        s = self.settings
+        scores: dict[str, float] = {}
+        if s.fusion == "rrf":
+            for ranked in (dense, lexical):
+                for rank, (cid, _) in enumerate(ranked, start=1):
+                    scores[cid] = scores.get(cid, 0.0) + 1.0 / (s.rrf_k + rank)
+        else:
+            weights = {
+                "minmax": (s.dense_weight, 1 - s.dense_weight),
+                "dense": (1.0, 0.0),
+                "bm25": (0.0, 1.0),
+            }
+            for ranked, weight in zip((dense, lexical), weights[s.fusion], strict=True):
+                if not ranked or weight == 0:
+                    continue
+                values = np.array([v for _, v in ranked])
+                lo, hi = float(values.min()), float(values.max())
+                for cid, v in ranked:
+                    norm = (v - lo) / (hi - lo) if hi > lo else 1.0
+                    scores[cid] = scores.get(cid, 0.0) + weight * norm
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))

@@ -1,0 +1,99 @@
+"""The frozen records that flow through the pipeline.
+
+Every stage returns these and nothing else, whatever the input: a question that finds nothing still
+returns an :class:`Answer` (with ``abstained=True``), never ``None`` or a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article. ``text`` is the original text: every offset in rag points into it."""
+
+    id: str
+    title: str
+    text: str
+    content_hash: str
+    date: str = ""
+    source: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``document.text[start:end] == text`` always holds."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the scores behind its rank.
+
+    ``score`` is the fused score that ordered the hits (higher is better); the dense and lexical
+    ranks (1-based) and scores are kept so the fusion can be inspected. A retriever that did not
+    return this chunk leaves its rank and score as ``None``.
+    """
+
+    chunk: Chunk
+    title: str
+    date: str
+    source: str
+    rank: int
+    score: float
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted span of a document backing one sentence of an answer.
+
+    ``quote == document.text[start:end]`` always holds: the quote is verbatim.
+    """
+
+    number: int
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    chunk_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask`` returns, always with this shape.
+
+    ``text`` is the answer shown to people, with ``[n]`` markers matching ``citations``. When the
+    evidence is too weak, ``abstained`` is true, ``citations`` is empty and ``related`` holds the
+    closest passages. ``confidence`` is the answerability score the abstention decision used.
+    ``query`` is the search query actually used (it includes the previous turn for follow-ups).
+    """
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    abstained: bool
+    language: str
+    confidence: float
+    query: str
+    related: tuple[Citation, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""
+        return asdict(self)

@@ -1,0 +1,52 @@
+"""Shared fixtures: small corpora in temporary folders and a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import HashEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SEED_ID = "000_0f0c2d2dd870c47b.txt"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder(dim=128)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A copy of the seed corpus plus two small articles."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    (folder / "meteo.md").write_text(
+        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\n"
+        "Il pleuvra beaucoup à Lyon demain. Les températures baisseront nettement en soirée.\n",
+        encoding="utf-8",
+    )
+    (folder / "sport.txt").write_text(
+        "Le club de football de Marseille a gagné son match.\nLe score final était de trois buts à un.\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"

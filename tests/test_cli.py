@@ -1,0 +1,50 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rag.cli import main
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_then_ask_json(corpus: Path, index_dir: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    code, out, _ = run(["index", "--corpus", str(corpus), "--index", str(index_dir), "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["added"] == 3 and report["chunks_embedded"] > 0
+    code, out, _ = run(["index", "--corpus", str(corpus), "--index", str(index_dir)], capsys)
+    assert code == 0 and "unchanged 3" in out
+    code, out, _ = run(
+        ["ask", "Quel est l'enjeu pour Washington ?", "--index", str(index_dir), "--json", "-k", "3"], capsys
+    )
+    answer = json.loads(out)
+    assert code == 0 and set(answer) >= {"text", "citations", "hits", "abstained", "confidence", "query"}
+    assert len(answer["hits"]) <= 3
+    assert answer["citations"][0]["quote"] == "Pour Washington, l’enjeu est avant tout stratégique."
+    code, out, _ = run(["ask", "Quel est l'enjeu pour Washington ?", "--index", str(index_dir)], capsys)
+    assert "[1]" in out and "Sources" in out
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    code, _, err = run(["ask", "Bonjour ?", "--index", str(tmp_path / "none")], capsys)
+    assert code == 2 and err.startswith("error: no index") and len(err.strip().splitlines()) == 1
+    code, _, err = run(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")], capsys)
+    assert code == 2 and "does not exist" in err
+
+
+def test_bad_question_exits_2_without_traceback(corpus: Path, index_dir: Path, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    main(["index", "--corpus", str(corpus), "--index", str(index_dir)])
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "   ", "--index", str(index_dir)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "RAG_MODEL": "hash"},
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "empty" in proc.stderr

@@ -1,0 +1,121 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SEED_ID, shared_file
+
+from rag.embedding import HashEmbedder
+from rag.errors import IndexMismatchError
+from rag.indexing import update_index
+from rag.store import Store
+
+
+def test_first_build_then_nothing_to_do(corpus: Path, index_dir: Path, embedder: HashEmbedder):
+    first = update_index(corpus, index_dir, embedder)
+    assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
+    assert first.chunks_embedded == first.chunks_total > 3
+    calls = embedder.calls
+    second = update_index(corpus, index_dir, embedder)
+    assert (second.added, second.unchanged, second.chunks_embedded) == (0, 3, 0)
+    assert embedder.calls == calls
+
+
+def test_adding_one_article_to_wikinews_embeds_only_its_chunks(tmp_path: Path, embedder: HashEmbedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(shared_file("wikinews_fr_2012.jsonl"), corpus / "wikinews.jsonl")
+    first = update_index(corpus, tmp_path / "index", embedder)
+    assert first.documents_total == 100
+    shutil.copy(Path(__file__).parent.parent / "seeds" / SEED_ID, corpus / "new.txt")
+    calls = embedder.calls
+    second = update_index(corpus, tmp_path / "index", embedder)
+    new_chunks = len(Store.load(tmp_path / "index").doc_chunks("new.txt"))
+    assert (second.added, second.unchanged) == (1, 100)
+    assert second.chunks_embedded == new_chunks
+    assert embedder.calls - calls == new_chunks
+
+
+def test_changed_and_removed_documents(corpus: Path, index_dir: Path, embedder: HashEmbedder):
+    update_index(corpus, index_dir, embedder)
+    seed = corpus / SEED_ID
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nUne phrase ajoutée à la fin.\n", encoding="utf-8")
+    (corpus / "sport.txt").unlink()
+    report = update_index(corpus, index_dir, embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 1, 1)
+    # only the chunks whose text changed are embedded again
+    assert 0 < report.chunks_embedded < len(Store.load(index_dir).doc_chunks(SEED_ID))
+    store = Store.load(index_dir)
+    assert "sport.txt" not in store.documents
+    assert store.search_lexical(["marseil"], 5) == []
+    assert all(c.doc_id != "sport.txt" for c in store.chunks.values())
+
+
+def test_rebuild_starts_over(corpus: Path, index_dir: Path, embedder: HashEmbedder):
+    first = update_index(corpus, index_dir, embedder)
+    again = update_index(corpus, index_dir, embedder, rebuild=True)
+    assert again.added == 3 and again.chunks_embedded == first.chunks_total
+
+
+def test_failure_mid_build_leaves_the_previous_index_intact(corpus: Path, index_dir: Path):
+    embedder = HashEmbedder(64)
+    update_index(corpus, index_dir, embedder)
+    before = Store.load(index_dir)
+    long_text = " ".join(f"Phrase {i} du nouvel article sur la politique." for i in range(800))
+    (corpus / "new.txt").write_text(long_text, encoding="utf-8")  # over one embedding batch
+
+    class Boom(RuntimeError):
+        pass
+
+    calls = {"n": 0}
+    real = embedder.embed_passages
+
+    def failing(texts):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch of the new article
+            raise Boom("killed mid-build")
+        return real(texts)
+
+    embedder.embed_passages = failing  # type: ignore[method-assign]
+    with pytest.raises(Boom):
+        update_index(corpus, index_dir, embedder)
+    after = Store.load(index_dir)
+    assert after.documents == before.documents and after.chunks == before.chunks
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_failure_while_saving_leaves_the_previous_index_intact(corpus: Path, index_dir: Path, monkeypatch):
+    embedder = HashEmbedder(64)
+    update_index(corpus, index_dir, embedder)
+    before = Store.load(index_dir)
+    (corpus / "new.txt").write_text("Un nouvel article.", encoding="utf-8")
+    import rag.store
+
+    def broken_write_json(path, obj):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rag.store, "_write_json", broken_write_json)
+    with pytest.raises(OSError):
+        update_index(corpus, index_dir, embedder)
+    monkeypatch.undo()
+    after = Store.load(index_dir)
+    assert set(after.documents) == set(before.documents)
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith((".tmp", "gen-"))] == [
+        rag.store.current_generation(index_dir).name
+    ]
+
+
+def test_other_embedder_needs_a_rebuild(corpus: Path, index_dir: Path):
+    update_index(corpus, index_dir, HashEmbedder(64))
+    with pytest.raises(IndexMismatchError, match="hash-64.*hash-32|--rebuild"):
+        update_index(corpus, index_dir, HashEmbedder(32))
+    report = update_index(corpus, index_dir, HashEmbedder(32), rebuild=True)
+    assert report.added == 3
+    assert json.loads((index_dir / "CURRENT").read_text())["generation"].startswith("gen-")
+
+
+def test_empty_corpus_gives_an_empty_but_valid_index(tmp_path: Path, embedder: HashEmbedder):
+    (tmp_path / "empty").mkdir()
+    report = update_index(tmp_path / "empty", tmp_path / "index", embedder)
+    assert report.documents_total == 0
+    assert Store.load(tmp_path / "index").search_dense(embedder.embed_queries(["x"])[0], 3) == []

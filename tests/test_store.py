@@ -1,0 +1,119 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.chunking import Chunker
+from rag.embedding import HashEmbedder
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.loading import make_document
+from rag.store import Store, current_generation
+from rag.text import LexicalAnalyzer
+
+
+def _store(embedder: HashEmbedder, texts: dict[str, str]) -> Store:
+    chunker, analyzer = Chunker(200, 40), LexicalAnalyzer()
+    store = Store(embedder.model_id, embedder.dim, chunker.settings())
+    for doc_id, text in texts.items():
+        doc = make_document(doc_id, text)
+        chunks = chunker.split(doc)
+        store.add(
+            doc,
+            chunks,
+            embedder.embed_passages([c.text for c in chunks]),
+            analyzer.batch([c.text for c in chunks]),
+        )
+    return store
+
+
+TEXTS = {
+    "a": "Les terres rares sont stratégiques pour Washington.",
+    "b": "Le club de Marseille a gagné son match de football.",
+    "c": "Il pleuvra à Lyon demain, avec des orages en soirée.",
+}
+
+
+def test_add_search_remove(embedder):
+    store = _store(embedder, TEXTS)
+    q = embedder.embed_queries(["match de football à Marseille"])[0]
+    assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "b"
+    lexical = store.search_lexical(LexicalAnalyzer().tokens("pluie orages Lyon"), 3)
+    assert store.chunks[lexical[0][0]].doc_id == "c"
+    assert store.remove("b") == 1
+    assert all(store.chunks[c].doc_id != "b" for c, _ in store.search_dense(q, 5))
+    assert all(store.chunks[c].doc_id != "b" for c, _ in store.search_lexical(["match"], 5))
+    assert store.search_lexical(["inconnu"], 5) == []
+
+
+def test_save_load_round_trip_keeps_search_results(embedder, tmp_path: Path):
+    store = _store(embedder, TEXTS)
+    store.save(tmp_path / "idx")
+    loaded = Store.load(tmp_path / "idx", expected_model_id=embedder.model_id)
+    q = embedder.embed_queries(["terres rares"])[0]
+    assert loaded.search_dense(q, 3) == store.search_dense(q, 3)
+    assert loaded.search_lexical(["terr", "rar"], 3) == store.search_lexical(["terr", "rar"], 3)
+    assert loaded.documents == store.documents and loaded.chunks == store.chunks
+    manifest = json.loads((current_generation(tmp_path / "idx") / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["embedder"] == {"model_id": embedder.model_id, "dim": embedder.dim}
+    assert manifest["chunker"]["size"] == 200 and manifest["chunker"]["overlap"] == 40
+    assert set(manifest["documents"]) == set(TEXTS) and manifest["built_at"]
+
+
+def test_saves_are_generations_and_old_ones_are_pruned(embedder, tmp_path: Path):
+    store = _store(embedder, TEXTS)
+    first = store.save(tmp_path / "idx")
+    second = store.save(tmp_path / "idx")
+    assert first != second and not first.exists() and second.exists()
+    assert current_generation(tmp_path / "idx") == second
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path):
+    with pytest.raises(IndexNotFoundError, match="rag index"):
+        Store.load(tmp_path / "none")
+
+
+def test_other_embedder_is_refused_naming_both(embedder, tmp_path: Path):
+    _store(embedder, TEXTS).save(tmp_path / "idx")
+    with pytest.raises(IndexMismatchError) as err:
+        Store.load(tmp_path / "idx", expected_model_id="other-model")
+    assert embedder.model_id in str(err.value) and "other-model" in str(err.value)
+
+
+def test_other_format_version_is_refused(embedder, tmp_path: Path):
+    gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format version 99.*--rebuild"):
+        Store.load(tmp_path / "idx")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl"])
+def test_corrupt_files_are_named_with_the_fix(embedder, tmp_path: Path, name: str):
+    gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    (gen / name).write_bytes(b"\x00garbage{")
+    with pytest.raises(IndexCorruptError) as err:
+        Store.load(tmp_path / "idx")
+    assert name in str(err.value) and "rag index --rebuild" in str(err.value)
+
+
+def test_vector_count_mismatch_is_corruption(embedder, tmp_path: Path):
+    gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    lines = (gen / "chunks.jsonl").read_text().splitlines()
+    (gen / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(IndexCorruptError, match="vectors"):
+        Store.load(tmp_path / "idx")
+
+
+def test_copy_is_independent(embedder):
+    store = _store(embedder, TEXTS)
+    other = store.copy()
+    other.remove("a")
+    assert "a" in store.documents and "a" not in other.documents
+    q = embedder.embed_queries(["terres rares"])[0]
+    assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "a"
+    assert np.allclose(
+        store.vectors_of([next(iter(store.chunks))])[next(iter(store.chunks))].shape, (embedder.dim,)
+    )
