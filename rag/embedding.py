@@ -96,6 +96,17 @@ class HashEmbedder:
         return self._embed(texts)
 
 
+def _quiet_transformers() -> None:
+    """No weight-loading progress bars on the user's terminal: the CLI and UI draw their own."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder, lazily, on first use.
 
@@ -141,6 +152,7 @@ class SentenceTransformerEmbedder:
                 except ImportError as exc:  # pragma: no cover - depends on the install
                     raise ModelError("sentence-transformers is not installed: run `make install`") from exc
                 log.info("loading embedding model %s from %s", self._model_id, self.path)
+                _quiet_transformers()
                 try:
                     model = SentenceTransformer(self.path, device="cpu")
                 except Exception as exc:
@@ -148,7 +160,8 @@ class SentenceTransformerEmbedder:
                         f"cannot load embedding model {self._model_id!r} from {self.path}: {exc}. "
                         "Reinstall the package that ships it (`make install`)."
                     ) from exc
-                got = model.get_sentence_embedding_dimension()
+                dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                got = dim_of()
                 if got != self._dim:
                     raise ModelError(
                         f"model {self._model_id!r} gives {got}-dimensional vectors, expected {self._dim}"

@@ -165,6 +165,7 @@ class Store:
             if self._bm25 is None:
                 import bm25s
 
+                logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
                 order = list(self.chunks)
                 bm25 = bm25s.BM25()
                 # bm25s cannot index an empty document; a chunk of only stop words gets a filler term
