@@ -1,0 +1,248 @@
+"""The web chat driven in headless Chromium (Debian's /usr/bin/chromium, never a downloaded build).
+
+Run with ``pytest -m browser``. Skipped when Chromium or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import SEED_ID, SEEDS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("gradio")
+
+from rag import Engine  # noqa: E402
+from rag.embedding import HashEmbedder  # noqa: E402
+from ui.app import build_app, launch_app  # noqa: E402
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT = 20_000  # ms
+WASHINGTON = "Pour Washington, l’enjeu est avant tout stratégique."
+NEW_ARTICLE = (
+    "La licorne de Brest\n"
+    "La licorne de Brest a traversé la rade à la nage lundi matin. Les pêcheurs ont applaudi.\n"
+)
+EVIL_TITLE = '<img src=x onerror="window.__pwned=1"> Alerte [clic](javascript:window.__pwned=1)'
+EVIL_SCRIPT = "<script>window.__pwned=1</script>"
+EVIL_ARTICLE = (
+    f"---\ntitle: {EVIL_TITLE}\n---\n"
+    f"Le dragon violet de Quimper mange des crêpes {EVIL_SCRIPT} chaque matin.\n"
+    'Un lien [clic](javascript:window.__pwned=1) et une image <img src=x onerror="window.__pwned=1">.\n'
+)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("browser")
+    corpus = root / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "meteo.md").write_text(
+        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\nIl pleuvra beaucoup à Lyon demain.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(root / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
+    app = build_app(engine)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(url)
+    page.wait_for_selector("#rag-question textarea")
+    yield page
+    context.close()
+
+
+def answers(page) -> int:
+    return page.locator("#rag-chat .rag-answer .rag-query").count()
+
+
+def ask(page, question: str) -> None:
+    """Type a question, send it, wait until the complete answer (with its query line) is shown."""
+    before = answers(page)
+    page.fill("#rag-question textarea", question)
+    page.press("#rag-question textarea", "Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#rag-chat .rag-answer .rag-query').length > n", arg=before
+    )
+
+
+def last_answer(page):
+    return page.locator("#rag-chat .rag-answer").last
+
+
+def assert_nothing_ran(page) -> None:
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.locator("#rag-chat script, #rag-article script, #rag-docs script").count() == 0
+
+
+def test_question_streams_a_cited_answer_with_highlighted_sources(page, tmp_path: Path):
+    examples = page.locator("#rag-chat").get_by_text("Quel est l'enjeu pour Washington ?")
+    assert examples.count() >= 1  # example questions for the seed article on an empty chat
+    # record every state of the answer while it streams in
+    page.evaluate(
+        """() => {
+          window.__states = [];
+          const record = () => {
+            const t = document.querySelectorAll('#rag-chat .rag-answer, #rag-chat .rag-pending');
+            if (t.length) window.__states.push(t[t.length - 1].innerText);
+          };
+          const options = {subtree: true, childList: true, characterData: true};
+          new MutationObserver(record).observe(document.querySelector('#rag-chat'), options);
+        }"""
+    )
+    ask(page, "Quel est l'enjeu pour Washington ?")
+    states = page.evaluate("window.__states")
+    assert any("Recherche" in s or "[1]" not in s for s in states[:-1])  # shown before it was complete
+    answer = last_answer(page)
+    text = answer.locator(".rag-text").inner_text()
+    assert text.startswith(WASHINGTON) and "[1]" in text
+    assert answer.locator(".rag-marker").first.inner_text() == "[1]"
+    assert "Quel est l'enjeu pour Washington ?" in answer.locator(".rag-query").inner_text()
+    source = answer.locator(".rag-src").first
+    assert SEED_ID in source.locator(".rag-src-head").inner_text()
+    assert "À Washington, une réunion internationale" in source.locator(".rag-src-title").inner_text()
+    assert source.locator(".rag-passage mark").inner_text() == WASHINGTON
+    # the whole article opens beside the chat, the quote highlighted and scrolled into view
+    cited = page.locator("#rag-article mark#rag-cited")
+    assert cited.inner_text() == WASHINGTON
+    assert "Les États-Unis prévoient la création" in page.locator("#rag-article").inner_text()
+    page.wait_for_function(
+        """() => { const m = document.querySelector('#rag-article mark#rag-cited').getBoundingClientRect();
+        const b = document.querySelector('#rag-article .rag-article-body').getBoundingClientRect();
+        return m.top >= b.top && m.bottom <= b.bottom && m.bottom <= window.innerHeight; }"""
+    )
+    assert page.locator("#rag-pick").get_by_text("[1] À Washington").count() == 1
+
+    # a follow-up is searched with the previous question, and says so
+    ask(page, "Et l'Union européenne ?")
+    query = last_answer(page).locator(".rag-query").inner_text()
+    assert "Quel est l'enjeu pour Washington ? Et l'Union européenne ?" in query
+    page.screenshot(path=str(tmp_path / "chat.png"))
+    print(f"screenshot: {tmp_path / 'chat.png'}")
+
+
+def test_upload_then_ask_and_malicious_text_stays_inert(page, tmp_path: Path):
+    new = tmp_path / "licorne.txt"
+    new.write_text(NEW_ARTICLE, encoding="utf-8")
+    evil = tmp_path / "alerte.md"
+    evil.write_text(EVIL_ARTICLE, encoding="utf-8")
+    big = tmp_path / "gros.txt"
+    big.write_text("mot " * (1_400_000), encoding="utf-8")  # 5.6 MB: over the 5 MB limit
+
+    page.get_by_role("tab", name="Articles").click()
+    page.wait_for_selector("#rag-docs table")
+    assert "hash-128" in page.locator("#rag-info").inner_text()
+    upload = "#rag-files input[type=file]"
+    page.set_input_files(upload, [str(big)])
+    page.locator("#rag-files").get_by_text("gros").wait_for()
+    page.click("#rag-add")
+    assert "limite de 5 Mo" in page.locator("#rag-status .rag-error").inner_text()
+    page.click("#rag-files button[aria-label=Clear]")
+    binary = tmp_path / "binaire.txt"
+    binary.write_bytes(b"\x00\xff\xfe" * 100)
+    page.set_input_files(upload, [str(binary)])
+    page.locator("#rag-files").get_by_text("binaire").wait_for()
+    page.click("#rag-add")
+    page.locator("#rag-status .rag-error").get_by_text("binaire.txt").wait_for()  # the engine's message
+    print("unreadable file:", page.locator("#rag-status").inner_text())
+    page.click("#rag-files button[aria-label=Clear]")
+
+    page.set_input_files(upload, [str(new), str(evil)])
+    page.locator("#rag-files").get_by_text("alerte").wait_for()
+    page.click("#rag-add")
+    page.wait_for_selector("#rag-status .rag-status-ok")
+    assert "2 fichier(s) indexé(s)" in page.locator("#rag-status").inner_text()
+    docs = page.locator("#rag-docs").inner_text()
+    assert "La licorne de Brest" in docs and "licorne.txt" in docs
+    assert EVIL_TITLE in docs  # shown literally
+    assert_nothing_ran(page)
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Qui a traversé la rade de Brest à la nage ?")
+    answer = last_answer(page)
+    assert answer.locator(".rag-text").inner_text().startswith("La licorne de Brest a traversé la rade")
+    assert "licorne.txt" in answer.locator(".rag-src-head").first.inner_text()
+
+    ask(page, "Que mange le dragon violet de Quimper ?")
+    answer = last_answer(page)
+    assert EVIL_SCRIPT in answer.locator(".rag-text").inner_text()
+    assert EVIL_TITLE in answer.locator(".rag-src-title").first.inner_text()
+    page.locator("#rag-article mark#rag-cited").get_by_text(EVIL_SCRIPT).wait_for()
+    assert "[clic](javascript:window.__pwned=1)" in page.locator("#rag-article").inner_text()
+    assert_nothing_ran(page)
+    page.screenshot(path=str(tmp_path / "malicious.png"))
+
+    # clicking an earlier answer brings back its sources and article
+    page.locator("#rag-chat .rag-answer").get_by_text("La licorne de Brest a traversé").first.click()
+    page.locator("#rag-article").get_by_text("Les pêcheurs ont applaudi.").wait_for()
+    assert (
+        page.locator("#rag-article mark#rag-cited").inner_text().startswith("La licorne de Brest a traversé")
+    )
+
+    # the uploaded article can be removed again from the Articles tab
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#rag-remove-pick input").click()
+    page.get_by_role("option", name="La licorne de Brest — licorne.txt").click()
+    page.click("#rag-remove")
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('supprimé')")
+    assert "licorne.txt" not in page.locator("#rag-docs").inner_text()
+
+
+def test_examples_and_errors_in_the_page(page):
+    page.locator("#rag-chat").get_by_text("Combien de pays participent à la réunion ?").click()
+    page.wait_for_selector("#rag-chat .rag-answer .rag-query")
+    assert "Combien de pays" in page.locator("#rag-chat .rag-question").first.inner_text()
+
+    page.fill("#rag-question textarea", "? ! ?")
+    page.press("#rag-question textarea", "Enter")
+    assert "no words" in page.locator("#rag-chat .rag-error").inner_text()
+
+    page.click("#rag-send")  # empty question: a warning, nothing asked
+    page.get_by_text("La question est vide").wait_for()
+
+    ask(page, "Quelle est la recette de la tarte tatin aux pommes caramélisées ?")
+    answer = last_answer(page)
+    assert answer.locator(".rag-text").inner_text() == "Je n'ai pas trouvé la réponse dans les articles."
+    assert "Passages proches" in answer.locator(".rag-sources-title").inner_text()
+    assert answer.locator(".rag-src mark").count() >= 1
+
+    # the chat's clear button starts a new conversation: no history, examples again
+    page.click("#rag-chat button[aria-label=Clear]")
+    page.locator("#rag-chat").get_by_text("Quel est l'enjeu pour Washington ?").wait_for()
+    page.locator("#rag-article").get_by_text("Choisissez une source").wait_for()
+    ask(page, "Et l'Union européenne ?")
+    assert "« Et l'Union européenne ? »" in last_answer(page).locator(".rag-query").inner_text()

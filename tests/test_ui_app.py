@@ -1,0 +1,203 @@
+"""The web app's API, launched in-process on a free port and called with gradio_client."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import SEED_ID, SEEDS
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+
+from rag import Answer, Citation, Document, Engine, RagError  # noqa: E402
+from rag.embedding import HashEmbedder  # noqa: E402
+from ui.app import answer_stream, build_app, launch_app, serve  # noqa: E402
+
+pytestmark = [  # raised inside gradio's queue, not by this project
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("ui_app")
+    corpus = root / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "meteo.md").write_text(
+        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\n"
+        "Il pleuvra beaucoup à Lyon demain. Les températures baisseront nettement en soirée.\n",
+        encoding="utf-8",
+    )
+    return Engine.open(root / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
+
+
+@pytest.fixture(scope="module")
+def url(engine: Engine):
+    app = build_app(engine)
+    port = free_port()
+    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def client(url: str):
+    return gradio_client.Client(url, verbose=False)
+
+
+def test_ask_returns_the_answer_json_with_verbatim_citations(client, engine: Engine):
+    data = client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")
+    assert set(data) == set(Answer.__dataclass_fields__)
+    assert not data["abstained"] and data["language"] == "fr"
+    assert data["text"].startswith("Pour Washington, l’enjeu est avant tout stratégique. [1]")
+    first = data["citations"][0]
+    assert first["doc_id"] == SEED_ID and first["number"] == 1
+    for c in data["citations"]:
+        assert engine.document(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['number']}]" in data["text"]
+    assert 1 <= len(data["hits"]) <= 5
+
+
+def test_k_and_defaults(client):
+    one = client.predict("Quel est l'enjeu pour Washington ?", 1, api_name="/ask")
+    assert len(one["hits"]) == 1
+    default = client.predict("Quel temps fera-t-il à Lyon demain ?", api_name="/ask")
+    assert default["citations"][0]["doc_id"] == "meteo.md"
+    assert default["citations"][0]["date"] == "2026-11-20"
+
+
+def test_follow_up_uses_the_history(client):
+    data = client.predict(
+        "Et l'Union européenne ?", 5, ["Quel est l'enjeu pour Washington ?"], api_name="/ask"
+    )
+    assert data["query"] == "Quel est l'enjeu pour Washington ? Et l'Union européenne ?"
+    assert data["question"] == "Et l'Union européenne ?"
+
+
+def test_abstains_with_related_passages(client, engine: Engine):
+    data = client.predict("What is the recipe for apple tarte tatin with caramel?", 5, api_name="/ask")
+    assert data["abstained"] and data["citations"] == []
+    assert data["text"] == "I did not find the answer in the articles."
+    assert data["related"]
+    for c in data["related"]:
+        assert engine.document(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
+
+
+def test_errors_are_friendly_and_the_server_keeps_running(client):
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", 5, api_name="/ask")
+    with pytest.raises(Exception, match="out of range"):
+        client.predict("Quel est l'enjeu pour Washington ?", 99, api_name="/ask")
+    assert client.predict("Combien de pays participent ?", 5, api_name="/ask")["question"]
+
+
+def test_concurrent_visitors_get_their_own_answers(url: str):
+    questions = [
+        "Quel est l'enjeu pour Washington ?",
+        "Quel temps fera-t-il à Lyon demain ?",
+        "Qui représentera l'Union européenne ?",
+        "What is the recipe for apple tarte tatin with caramel?",
+    ] * 2
+
+    def ask(question: str) -> dict:
+        return gradio_client.Client(url, verbose=False).predict(question, 5, api_name="/ask")
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(ask, questions))
+    assert [a["question"] for a in answers] == questions
+    assert answers[1]["citations"][0]["doc_id"] == "meteo.md"
+    assert answers[0]["citations"][0]["doc_id"] == SEED_ID
+
+
+def test_the_api_is_documented_with_its_parameters(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    assert list(info["named_endpoints"]) == ["/ask"]  # the UI's own events are private
+    params = [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]]
+    assert params == ["question", "k", "history"]
+
+
+def test_serve_prints_the_address(engine: Engine, capsys, monkeypatch):
+    ran = []
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: ran.append(self.server_port))
+    port = free_port()
+    serve(engine, host="127.0.0.1", port=port)
+    assert ran == [port]
+    assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
+    with socket.socket() as s:  # closed again once serving stops
+        s.bind(("127.0.0.1", port))
+
+
+def test_serve_reports_a_busy_port(engine: Engine):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(RagError, match="choose another --port"):
+            serve(engine, host="127.0.0.1", port=s.getsockname()[1])
+
+
+def test_ui_module_imports_only_public_rag_names():
+    import rag
+
+    source = (Path(__file__).resolve().parent.parent / "ui" / "app.py").read_text(encoding="utf-8")
+    imported = [line for line in source.splitlines() if line.startswith(("from rag", "import rag"))]
+    assert imported == ["from rag import Engine, Progress, RagError  # noqa: E402"]
+    assert {"Engine", "Progress", "RagError"} <= set(rag.__all__)
+
+
+class TwoSentenceEngine:
+    """Just enough of an Engine for ``answer_stream``: a fixed answer citing two sentences."""
+
+    TEXT = "Première phrase <b>citée</b>. Deuxième phrase citée !"
+
+    def __init__(self):
+        self.asked = []
+
+    def ask(self, question, k=None, history=()):
+        self.asked.append((question, k, list(history)))
+        cites = tuple(
+            Citation(n, "a.txt", "Titre", "", "a.txt", self.TEXT[s:e], s, e, 1.0, "c")
+            for n, (s, e) in enumerate([(0, 29), (30, len(self.TEXT))], start=1)
+        )
+        text = f"{cites[0].quote} [1] {cites[1].quote} [2]"
+        return Answer(question, text, cites, (), False, "fr", 0.9, "Avant ? " + question)
+
+    def document(self, doc_id):
+        if doc_id != "a.txt":
+            raise RagError(f"no document {doc_id!r}")
+        return Document("a.txt", "Titre", self.TEXT, "h")
+
+
+def test_answer_streams_sentence_by_sentence_then_shows_sources(monkeypatch):
+    monkeypatch.setattr("ui.app.STREAM_DELAY", 0)
+    engine = TwoSentenceEngine()
+    steps = list(answer_stream(engine, "Et ça ?", 3, ["Avant ?"]))
+    assert engine.asked == [("Et ça ?", 3, ["Avant ?"])]
+    assert [(s.answer is None, s.done) for s in steps] == [(True, False), (False, False), (False, True)]
+    pending, (partial, _, _), (final, data, _) = steps[0].html, steps[1], steps[2]
+    assert "Recherche" in pending
+    assert "Première phrase &#60;b&#62;citée&#60;/b&#62;." in partial and "&#91;1&#93;" in partial
+    assert "Deuxième" not in partial and "rag-sources" not in partial
+    assert "Deuxième phrase citée &#33;" in final and "&#91;2&#93;" in final  # "!" escaped
+    assert final.count('class="rag-src"') == 2 and final.count("<mark>") == 2
+    assert "Avant ? Et ça ?" in final  # the search query used
+    assert data["citations"][1]["quote"] == "Deuxième phrase citée !"
+
+
+def test_answer_stream_raises_the_engines_error(engine: Engine):
+    steps = answer_stream(engine, "   ")
+    assert next(steps).answer is None
+    with pytest.raises(RagError, match="empty"):
+        next(steps)

@@ -1,0 +1,268 @@
+"""Pure formatting for the web chat: answers, citations, articles and the corpus as HTML.
+
+Everything here is a function of plain values (the dicts of ``Answer.to_dict()``, document texts,
+``engine.documents()`` records) returning a string, so it is tested without a browser.
+
+Safety rule: every piece of text that comes from an article (title, date, source, passage, whole
+text) or from a person (the question) goes through :func:`escape`, which makes it inert both as
+HTML and as Markdown (the chat component renders Markdown and LaTeX): ``<script>`` is shown as
+text, ``[x](javascript:…)`` is not a link, ``$$…$$`` is not a formula. The only markup in the output
+is the markup written in this module. Chat messages are a single line of HTML (newlines become
+``<br>``), so Markdown never sees a blank line that would end the HTML block.
+
+>>> escape('<img src=x onerror="alert(1)">')
+'&#60;img src=x onerror=&#34;alert&#40;1&#41;&#34;&#62;'
+>>> highlight("Un. Deux. Trois.", 4, 9)
+'Un. <mark>Deux.</mark> Trois.'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+SEED_ID = "000_0f0c2d2dd870c47b.txt"
+SEED_TITLE_START = "À Washington, une réunion internationale"
+SEED_EXAMPLES = (
+    "Quel est l'enjeu pour Washington ?",
+    "Qui représentera l'Union européenne ?",
+    "Combien de pays participent à la réunion ?",
+    "What does China control in the rare earth value chain?",
+)
+MARK_ID = "rag-cited"
+PASSAGE_CONTEXT = 240  # characters shown around a quote when its chunk is not known
+
+# HTML specials, plus every character Markdown, LaTeX or template engines give a meaning to.
+_SPECIAL = "&<>\"'`\\*_[](){}#!|~$:^"
+_ENTITIES = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
+_NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
+_MARKER = re.compile(r"\[(\d+)\]")
+_STREAM_BREAK = re.compile(r"(?<=[\].!?…])\s+(?!\[)")
+_EXAMPLE_UNSAFE = re.compile(r"[^\w\s'’,.:;?!«»\"-]+", re.UNICODE)
+
+
+def escape(text: object) -> str:
+    """``text`` as inert HTML/Markdown: every special character becomes a numeric entity."""
+    return str(text if text is not None else "").translate(_ENTITIES)
+
+
+def escape_block(text: object) -> str:
+    """Like :func:`escape`, with line breaks kept as ``<br>`` (never raw newlines)."""
+    return _NEWLINES.sub("<br>", escape(text))
+
+
+def highlight(text: str, start: int, end: int, mark_id: str | None = None) -> str:
+    """``text`` escaped, with ``text[start:end]`` inside ``<mark>`` (with ``id=mark_id`` if given)."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    attr = f' id="{escape(mark_id)}"' if mark_id else ""
+    return (
+        f"{escape_block(text[:start])}<mark{attr}>{escape_block(text[start:end])}</mark>"
+        f"{escape_block(text[end:])}"
+    )
+
+
+def stream_prefixes(text: str) -> list[str]:
+    """The growing prefixes of an answer to show while it streams in: one more sentence (with its
+    citation markers) each time. The last prefix is the whole text.
+
+    >>> stream_prefixes("Un. [1] Deux ! [2]")
+    ['Un. [1]', 'Un. [1] Deux ! [2]']
+    """
+    ends = [m.start() for m in _STREAM_BREAK.finditer(text)]
+    prefixes = [text[:e] for e in ends if text[:e].strip()]
+    return [*prefixes, text] if text else [""]
+
+
+def answer_text_html(text: str) -> str:
+    """The answer text escaped, its ``[n]`` citation markers styled."""
+    parts: list[str] = []
+    last = 0
+    for m in _MARKER.finditer(text):
+        parts.append(escape_block(text[last : m.start()]))
+        parts.append(f'<sup class="rag-marker">&#91;{m.group(1)}&#93;</sup>')
+        last = m.end()
+    parts.append(escape_block(text[last:]))
+    return "".join(parts)
+
+
+def passage_bounds(
+    text: str, start: int, end: int, chunk: Mapping[str, Any] | None = None, context: int = PASSAGE_CONTEXT
+) -> tuple[int, int]:
+    """The span of ``text`` to show around a quote ``[start, end)``: its chunk when it contains the
+    quote, else ``context`` characters each side, cut at a space."""
+    if chunk and chunk.get("start", 0) <= start and end <= chunk.get("end", -1) <= len(text):
+        return int(chunk["start"]), int(chunk["end"])
+    lo = max(0, start - context)
+    hi = min(len(text), end + context)
+    if lo > 0:
+        space = text.find(" ", lo, start)
+        lo = space + 1 if space != -1 else lo
+    if hi < len(text):
+        space = text.rfind(" ", end, hi)
+        hi = space if space != -1 else hi
+    return lo, hi
+
+
+def quote_matches(citation: Mapping[str, Any], doc_text: str | None) -> bool:
+    """Whether the document text still holds the quote at the citation's offsets."""
+    if doc_text is None:
+        return False
+    start, end = int(citation["start"]), int(citation["end"])
+    return 0 <= start <= end <= len(doc_text) and doc_text[start:end] == citation["quote"]
+
+
+def citation_meta(citation: Mapping[str, Any]) -> str:
+    """`title · date · source` of a citation, escaped."""
+    bits = [f'<span class="rag-src-title">{escape(citation.get("title") or citation["doc_id"])}</span>']
+    if citation.get("date"):
+        bits.append(f'<span class="rag-src-date">{escape(citation["date"])}</span>')
+    bits.append(f'<span class="rag-src-file">{escape(citation.get("source") or citation["doc_id"])}</span>')
+    return " · ".join(bits)
+
+
+def citation_html(
+    citation: Mapping[str, Any], doc_text: str | None, chunk: Mapping[str, Any] | None = None
+) -> str:
+    """One source card: ``[n]`` title · date · file, then the passage with the quote in ``<mark>``."""
+    if quote_matches(citation, doc_text):
+        assert doc_text is not None
+        start, end = int(citation["start"]), int(citation["end"])
+        lo, hi = passage_bounds(doc_text, start, end, chunk)
+        before = "… " if doc_text[:lo].strip() else ""
+        after = " …" if doc_text[hi:].strip() else ""
+        passage = before + highlight(doc_text[lo:hi], start - lo, end - lo) + after
+    else:  # the document changed or is gone: the quote alone
+        passage = f"<mark>{escape_block(citation['quote'])}</mark>"
+    return (
+        f'<div class="rag-src"><div class="rag-src-head"><b>&#91;{int(citation["number"])}&#93;</b> '
+        f"{citation_meta(citation)}</div>"
+        f'<div class="rag-passage">{passage}</div></div>'
+    )
+
+
+def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: bool = True) -> str:
+    """The citations of an answer (or its related passages when it abstained) as source cards."""
+    abstained = bool(answer.get("abstained"))
+    cited: Sequence[Mapping[str, Any]] = answer.get("related" if abstained else "citations") or ()
+    if not cited:
+        return ""
+    chunks = {h["chunk"]["id"]: h["chunk"] for h in answer.get("hits") or ()}
+    title = "Passages proches (related passages)" if abstained else "Sources"
+    cards = "".join(citation_html(c, texts.get(c["doc_id"]), chunks.get(c.get("chunk_id"))) for c in cited)
+    head = f'<div class="rag-sources-title">{title}</div>' if heading else ""
+    return f'<div class="rag-sources{" rag-related" if abstained else ""}">{head}{cards}</div>'
+
+
+def message_html(answer: Mapping[str, Any], texts: Mapping[str, str], partial_text: str | None = None) -> str:
+    """A whole chat bubble for an answer: text (``partial_text`` while streaming), the search query
+    used, then the sources once the text is complete. One line of HTML."""
+    done = partial_text is None
+    text = answer["text"] if done else partial_text
+    cls = "rag-answer rag-abstained" if answer.get("abstained") else "rag-answer"
+    parts = [f'<div class="{cls}"><div class="rag-text">{answer_text_html(text or "")}</div>']
+    if done:
+        if answer.get("query"):
+            parts.append(f'<div class="rag-query">Recherche (query) : « {escape(answer["query"])} »</div>')
+        parts.append(sources_html(answer, texts))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def question_html(question: str) -> str:
+    """A person's question as an inert chat bubble."""
+    return f'<div class="rag-question">{escape_block(question)}</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-error">⚠ {escape_block(message)}</div>'
+
+
+def article_html(doc: Mapping[str, Any] | None, start: int | None = None, end: int | None = None) -> str:
+    """The whole article, escaped, with ``[start, end)`` in ``<mark id="rag-cited">``."""
+    if not doc:
+        return (
+            '<div class="rag-article rag-empty">Choisissez une source pour lire l\'article entier '
+            "(choose a source to read the whole article).</div>"
+        )
+    text = doc.get("text") or ""
+    meta = [f"<h3>{escape(doc.get('title') or doc.get('id'))}</h3>", '<div class="rag-article-meta">']
+    facts = [escape(x) for x in (doc.get("date"), doc.get("source") or doc.get("id")) if x]
+    meta.append(" · ".join(facts))
+    if doc.get("url"):
+        meta.append(f' · <span class="rag-url">{escape(doc["url"])}</span>')
+    meta.append("</div>")
+    if start is not None and end is not None and 0 <= start <= end <= len(text):
+        body = highlight(text, start, end, mark_id=MARK_ID)
+    else:
+        body = escape_block(text)
+    return f'<div class="rag-article">{"".join(meta)}<div class="rag-article-body">{body}</div></div>'
+
+
+def citation_label(citation: Mapping[str, Any]) -> str:
+    """A plain-text label for picking a citation (in a radio list: Gradio shows it as text)."""
+    title = " ".join(str(citation.get("title") or citation["doc_id"]).split())
+    if len(title) > 70:
+        title = title[:69] + "…"
+    date = f", {citation['date']}" if citation.get("date") else ""
+    return f"[{int(citation['number'])}] {title}{date}"
+
+
+def document_label(title: str, doc_id: str) -> str:
+    """A plain-text label for picking a document: its title (shortened) and id."""
+    title = " ".join(str(title or "").split())
+    if len(title) > 60:
+        title = title[:59] + "…"
+    return f"{title} — {doc_id}" if title else doc_id
+
+
+def documents_html(documents: Iterable[Any]) -> str:
+    """The indexed documents (``engine.documents()`` records) as a table."""
+    rows = []
+    for d in documents:
+        rows.append(
+            f"<tr><td>{escape(d.title or d.id)}</td><td>{escape(d.date)}</td>"
+            f"<td class='rag-num'>{int(d.chunks)}</td><td><code>{escape(d.id)}</code></td></tr>"
+        )
+    if not rows:
+        return '<div class="rag-docs rag-empty">Aucun article indexé (no article indexed yet).</div>'
+    return (
+        '<table class="rag-docs"><thead><tr><th>Titre</th><th>Date</th><th>Passages</th>'
+        f"<th>Fichier</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def info_html(info: Any) -> str:
+    """Index facts from ``engine.info()``."""
+    built = str(info.built_at or "").replace("T", " ")
+    built = re.sub(r"(\d\d:\d\d:\d\d)(\.\d+)?(\+00:00|Z)$", r"\1 UTC", built)
+    return (
+        '<div class="rag-info">'
+        f"<span><b>{int(info.documents)}</b> articles</span>"
+        f" · <span><b>{int(info.chunks)}</b> passages</span>"
+        f" · <span>modèle (model) <code>{escape(info.model_id)}</code> ({int(info.dim)} dim.)</span>"
+        f" · <span>mis à jour (updated) {escape(built or '—')}</span></div>"
+    )
+
+
+def example_questions(documents: Sequence[Any], limit: int = 4) -> list[str]:
+    """A few questions to try on the current corpus: fixed ones for the seed article, otherwise
+    questions built from document titles (reduced to plain words and punctuation)."""
+    questions: list[str] = []
+    if any(d.id == SEED_ID or str(d.title).startswith(SEED_TITLE_START) for d in documents):
+        questions.extend(SEED_EXAMPLES)
+    for d in documents:
+        if len(questions) >= limit:
+            break
+        if d.id == SEED_ID or str(d.title).startswith(SEED_TITLE_START):
+            continue
+        title = " ".join(_EXAMPLE_UNSAFE.sub(" ", str(d.title or "")).split()).rstrip(" .…:;,")
+        if len(title) < 4:
+            continue
+        if len(title) > 60:
+            title = title[:60].rsplit(" ", 1)[0]
+        question = f"Que disent les articles sur « {title} » ?"
+        if question not in questions:
+            questions.append(question)
+    return questions[:limit]
