@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SEED_ID, SEEDS
+
 from rag import Engine
 from rag.config import Settings
 from rag.embedding import Embedder, HashEmbedder

@@ -136,7 +136,7 @@ def _corpus_views(engine: Engine) -> tuple[str, str, Any, Any]:
         render.info_html(engine.info()),
         render.documents_html(documents),
         gr.Dropdown(choices=choices, value=None),
-        gr.Chatbot(examples=examples or None),
+        gr.Chatbot(examples=examples or None),  # type: ignore[arg-type]  # TypedDict of {"text": str}
     )
 
 
