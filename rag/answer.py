@@ -1,22 +1,24 @@
 """The extractive answer composer: the best sentences of the retrieved passages, quoted verbatim.
 
-Each candidate sentence (from the top passages, extended to whole sentences of the document) is
-scored by dense similarity to the question plus the share of the question's content terms it
-contains. The 1 to 3 best become the answer, each followed by its citation marker. When the best
-evidence is too weak the composer abstains and lists the closest passages as related.
+Each candidate sentence (the whole sentences overlapping the top passages) is scored by the dense
+similarity of its stored vector to the question plus the share of the question's content terms it
+contains; no model runs here, so composing costs a few dot products. The 1 to 3 best become the
+answer, each followed by its citation marker. When the best evidence is too weak the composer
+abstains and lists the closest passages as related.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .embedding import Embedder
-from .text import LexicalAnalyzer, fold, normalize, sentence_spans
-from .types import Answer, Citation, Document, Hit
+from .store import Store
+from .text import LexicalAnalyzer, fold, normalize
+from .types import Answer, Citation, Hit, Sentence
 
 NOT_FOUND = {
     "fr": "Je n'ai pas trouvé la réponse dans les articles.",
@@ -77,17 +79,19 @@ class ExtractiveComposer:
         self,
         question: str,
         hits: Sequence[Hit],
-        documents: Mapping[str, Document],
+        store: Store,
         *,
         language: str = "fr",
         query: str | None = None,
         query_vector: np.ndarray | None = None,
     ) -> Answer:
         query = query or question
-        candidates = self._candidates(query, hits, documents, query_vector)
-        confidence = self._confidence(question, candidates, hits, documents)
+        if query_vector is None:
+            query_vector = self.embedder.embed_queries([query])[0]
+        candidates = self._candidates(query, hits, store, query_vector)
+        confidence = self._confidence(question, candidates, hits, store)
         if not candidates or confidence < self.threshold:
-            related = self._related(candidates, hits, documents)
+            related = self._related(candidates, store)
             return Answer(
                 question=question,
                 text=NOT_FOUND.get(language, NOT_FOUND["fr"]),
@@ -100,7 +104,7 @@ class ExtractiveComposer:
                 related=tuple(related),
             )
         chosen = self._select(candidates)
-        citations = tuple(self._cite(n, c, documents) for n, c in enumerate(chosen, start=1))
+        citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
         body = " ".join(f"{c.quote} [{c.number}]" for c in citations)
         return Answer(
             question=question,
@@ -115,34 +119,26 @@ class ExtractiveComposer:
 
     # ----- scoring -------------------------------------------------------------------------------
     def _candidates(
-        self,
-        query: str,
-        hits: Sequence[Hit],
-        documents: Mapping[str, Document],
-        query_vector: np.ndarray | None,
+        self, query: str, hits: Sequence[Hit], store: Store, query_vector: np.ndarray
     ) -> list[_Candidate]:
-        spans: list[tuple[Hit, int, int]] = []
-        seen: set[tuple[str, int, int]] = set()
+        picked: list[tuple[Hit, Sentence]] = []
+        seen: set[str] = set()
         for hit in hits[: self.settings.passages]:
-            doc = documents[hit.chunk.doc_id]
-            for s, e in _sentences_in(doc, hit.chunk.start, hit.chunk.end):
-                if (doc.id, s, e) not in seen:
-                    seen.add((doc.id, s, e))
-                    spans.append((hit, s, e))
-        if not spans:
+            for sentence in store.chunk_sentences(hit.chunk.id):
+                if sentence.id not in seen:
+                    seen.add(sentence.id)
+                    picked.append((hit, sentence))
+        if not picked:
             return []
-        texts = [documents[h.chunk.doc_id].text[s:e] for h, s, e in spans]
-        if query_vector is None:
-            query_vector = self.embedder.embed_queries([query])[0]
-        dense = self.embedder.embed_passages(texts) @ query_vector
+        dense = store.sentence_matrix([s.id for _, s in picked]) @ query_vector
         q_terms = set(self.analyzer.tokens(query))
         out = []
-        for (hit, s, e), text, d in zip(spans, texts, dense.tolist(), strict=True):
-            terms = set(self.analyzer.tokens(text))
-            coverage = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+        for (hit, sentence), d in zip(picked, dense.tolist(), strict=True):
+            text = store.documents[sentence.doc_id].text[sentence.start : sentence.end]
+            coverage = len(q_terms & set(self.analyzer.tokens(text))) / len(q_terms) if q_terms else 0.0
             prior = self.settings.rank_weight * (1.0 / hit.rank)
             score = d + self.settings.lexical_weight * coverage + prior
-            out.append(_Candidate(hit, s, e, float(d), coverage, float(score)))
+            out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score)))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -151,7 +147,7 @@ class ExtractiveComposer:
         question: str,
         candidates: list[_Candidate],
         hits: Sequence[Hit],
-        documents: Mapping[str, Document],
+        store: Store,
     ) -> float:
         """How answerable the question looks: the best sentence's dense similarity and term coverage,
         minus a penalty when a name or number of the question appears in none of the top passages."""
@@ -159,9 +155,8 @@ class ExtractiveComposer:
             return 0.0
         best = candidates[0]
         score = best.dense + self.settings.lexical_weight * best.coverage
-        missing = _missing_entities(
-            question, [documents[h.chunk.doc_id].text for h in hits[: self.settings.passages]]
-        )
+        passages = [store.documents[h.chunk.doc_id].text for h in hits[: self.settings.passages]]
+        missing = _missing_entities(question, passages)
         return float(score - 0.15 * missing)
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -174,9 +169,7 @@ class ExtractiveComposer:
                 chosen.append(c)
         return chosen
 
-    def _related(
-        self, candidates: list[_Candidate], hits: Sequence[Hit], documents: Mapping[str, Document]
-    ) -> list[Citation]:
+    def _related(self, candidates: list[_Candidate], store: Store) -> list[Citation]:
         picked: list[_Candidate] = []
         for c in candidates:
             if all(
@@ -185,10 +178,10 @@ class ExtractiveComposer:
                 picked.append(c)
             if len(picked) == 3:
                 break
-        return [self._cite(n, c, documents) for n, c in enumerate(picked, start=1)]
+        return [self._cite(n, c, store) for n, c in enumerate(picked, start=1)]
 
-    def _cite(self, number: int, c: _Candidate, documents: Mapping[str, Document]) -> Citation:
-        doc = documents[c.hit.chunk.doc_id]
+    def _cite(self, number: int, c: _Candidate, store: Store) -> Citation:
+        doc = store.documents[c.hit.chunk.doc_id]
         return Citation(
             number=number,
             doc_id=doc.id,
@@ -205,15 +198,6 @@ class ExtractiveComposer:
 
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
-
-
-def _sentences_in(doc: Document, start: int, end: int) -> list[tuple[int, int]]:
-    """Whole sentences of the document that overlap the chunk [start, end)."""
-    # Look a little around the chunk so that sentences it cuts are taken whole.
-    lo = max(0, doc.text.rfind("\n", 0, start) + 1)
-    hi = doc.text.find("\n", end)
-    hi = len(doc.text) if hi < 0 else hi
-    return [(s, e) for s, e in sentence_spans(doc.text, lo, hi) if s < end and e > start]
 
 
 _ENTITY = re.compile(r"(?<![\w'])(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")

@@ -1,4 +1,7 @@
-"""Documents -> :class:`~rag.types.Chunk` records with exact character offsets.
+"""Documents -> :class:`~rag.types.Chunk` and :class:`~rag.types.Sentence` records with exact offsets.
+
+Chunks (a few sentences) are what BM25 indexes and what a hit shows; sentences are what is embedded
+and what an answer quotes. A chunk's dense score is its best sentence's.
 
 Splitting is langchain-text-splitters' recursive splitter with French-friendly separators
 (paragraph, line, sentence, clause, word). Offsets are recovered by locating each chunk in the
@@ -16,9 +19,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .types import Chunk, Document
+from .text import sentence_spans
+from .types import Chunk, Document, Sentence
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
+MAX_SENTENCE_CHARS = 600  # longer "sentences" (lists, run-ons) are cut at a clause or word
 # Regexes, tried in order: paragraph, line, sentence end, clause, word. The separator stays at the
 # end of the piece it closes (keep_separator="end") so pieces concatenate back to the exact text.
 SEPARATORS = [
@@ -35,7 +40,7 @@ SEPARATORS = [
 def chunk_id(doc_id: str, title: str, text: str, occurrence: int) -> str:
     """Stable id from the document id and the chunk's content: unchanged text keeps its id.
 
-    The title is part of it because it is embedded with the chunk (see ``indexing.passage_text``).
+    The title is part of it because it is embedded with the text (see ``indexing.with_title``).
     """
     digest = hashlib.sha256(f"{doc_id}\x00{title}\x00{occurrence}\x00{text}".encode()).hexdigest()
     return digest[:24]
@@ -61,6 +66,7 @@ class Chunker:
             "size": self.size,
             "overlap": self.overlap,
             "separators": SEPARATORS,
+            "max_sentence_chars": MAX_SENTENCE_CHARS,
         }
 
     def _get_splitter(self) -> Any:
@@ -93,3 +99,37 @@ class Chunker:
             chunks.append(Chunk(chunk_id(doc.id, doc.title, piece, occurrence), doc.id, start, end, piece))
             cursor = start + 1
         return chunks
+
+    def sentences(self, doc: Document) -> list[Sentence]:
+        """The document's sentences, each at most ``MAX_SENTENCE_CHARS`` long, with stable ids."""
+        out: list[Sentence] = []
+        seen: dict[str, int] = {}
+        for start, end in sentence_spans(doc.text):
+            for s, e in _bounded(doc.text, start, end, MAX_SENTENCE_CHARS):
+                text = doc.text[s:e]
+                occurrence = seen.get(text, 0)
+                seen[text] = occurrence + 1
+                out.append(Sentence(chunk_id(doc.id, doc.title, text, occurrence), doc.id, s, e))
+        return out
+
+
+_CUTS = ("; ", ": ", ", ", " ")
+
+
+def _bounded(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Split [start, end) into pieces of at most ``limit`` characters at the best boundary."""
+    pieces = []
+    while end - start > limit:
+        window = text[start : start + limit]
+        cut = next((window.rfind(sep) + len(sep) for sep in _CUTS if window.rfind(sep) > limit // 3), limit)
+        piece_end = start + cut
+        stripped = piece_end
+        while stripped > start and text[stripped - 1].isspace():
+            stripped -= 1
+        pieces.append((start, stripped))
+        start = piece_end
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces

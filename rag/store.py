@@ -1,4 +1,4 @@
-"""The index store: FAISS vectors + chunk table + BM25 lexical index + manifest, on disk.
+"""The index store: FAISS sentence vectors + chunk and sentence tables + BM25 + manifest, on disk.
 
 The only module that knows the FAISS and bm25s file formats. On disk an index is a folder::
 
@@ -6,9 +6,10 @@ The only module that knows the FAISS and bm25s file formats. On disk an index is
       CURRENT             name of the live generation, replaced atomically
       gen-…/              one complete, immutable build
         manifest.json     format version, embedder id and dim, chunker settings, document hashes, time
-        vectors.faiss     IndexIDMap2(IndexFlatIP): inner product on unit vectors = cosine
+        vectors.faiss     IndexIDMap2(IndexFlatIP) of sentence vectors: inner product = cosine
         documents.jsonl   the documents (original text: citation offsets point into it)
-        chunks.jsonl      chunk id, document, offsets, FAISS id, lexical terms
+        chunks.jsonl      chunk id, document, offsets, lexical terms
+        sentences.jsonl   sentence id, document, offsets (FAISS ids derive from sentence ids)
         lexical/          the bm25s index (numpy arrays + json, no pickle)
 
 A save writes a new generation beside the old one and then swaps ``CURRENT``; a build that fails or is
@@ -33,21 +34,24 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from .types import Chunk, Document
+from .types import Chunk, Document, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REBUILD_HINT = "rebuild it with `rag index --rebuild`"
 
 
-def _faiss_id(chunk_id: str) -> int:
-    # Chunk ids are hex digests: 60 bits of them make a positive int64 id FAISS can remove by.
-    return int(chunk_id[:15], 16)
+def _faiss_id(item_id: str) -> int:
+    # Sentence ids are hex digests: 60 bits of them make a positive int64 id FAISS can remove by.
+    return int(item_id[:15], 16)
 
 
 class Store:
-    """Vectors, chunks and lexical terms for a set of documents, searchable and savable.
+    """Sentence vectors, chunks and lexical terms for a set of documents, searchable and savable.
+
+    Dense search runs over sentences (each embedded with its document's title); a chunk scores as
+    its best sentence. BM25 runs over chunks.
 
     A store is changed only by the indexer, on a copy; searches run on a store nobody changes, so
     concurrent questions never see a half-updated index.
@@ -61,8 +65,12 @@ class Store:
         self.chunker = chunker
         self.documents: dict[str, Document] = {}
         self.chunks: dict[str, Chunk] = {}
+        self.sentences: dict[str, Sentence] = {}
         self.built_at = ""
         self._doc_chunks: dict[str, list[str]] = {}
+        self._doc_sentences: dict[str, list[str]] = {}
+        self._sentence_chunks: dict[str, list[str]] = {}
+        self._chunk_sentences: dict[str, list[str]] = {}
         self._terms: dict[str, list[str]] = {}
         self._by_fid: dict[int, str] = {}
         self._vectors: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
@@ -72,23 +80,35 @@ class Store:
 
     # ----- changes -------------------------------------------------------------------------------
     def add(
-        self, document: Document, chunks: Sequence[Chunk], vectors: np.ndarray, terms: Sequence[list[str]]
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        sentences: Sequence[Sentence],
+        vectors: np.ndarray,
+        terms: Sequence[list[str]],
     ) -> None:
-        """Add (or replace) a document with its chunks, their unit vectors and lexical terms."""
+        """Add (or replace) a document: its chunks with their lexical terms, its sentences with
+        their unit vectors (one row per sentence)."""
         if document.id in self.documents:
             self.remove(document.id)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
-        ids = np.array([_faiss_id(c.id) for c in chunks], dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(sentences), self.dim)
+        ids = np.array([_faiss_id(s.id) for s in sentences], dtype=np.int64)
         clash = [self._by_fid[i] for i in ids.tolist() if i in self._by_fid]
         if clash or len(set(ids.tolist())) != len(ids):
-            raise ValueError(f"chunk id collision in document {document.id!r}: {clash}")
+            raise ValueError(f"sentence id collision in document {document.id!r}: {clash}")
         self.documents[document.id] = document
         self._doc_chunks[document.id] = [c.id for c in chunks]
-        for chunk, fid, chunk_terms in zip(chunks, ids.tolist(), terms, strict=True):
+        self._doc_sentences[document.id] = [s.id for s in sentences]
+        for chunk, chunk_terms in zip(chunks, terms, strict=True):
             self.chunks[chunk.id] = chunk
             self._terms[chunk.id] = list(chunk_terms)
-            self._by_fid[fid] = chunk.id
-        if len(chunks):
+            self._chunk_sentences[chunk.id] = []
+        for sentence, fid in zip(sentences, ids.tolist(), strict=True):
+            self.sentences[sentence.id] = sentence
+            self._by_fid[fid] = sentence.id
+            self._sentence_chunks[sentence.id] = []
+        _link(chunks, sentences, self._chunk_sentences, self._sentence_chunks)
+        if len(sentences):
             self._vectors.add_with_ids(vectors, ids)
         self._bm25 = None
 
@@ -97,24 +117,33 @@ class Store:
         if doc_id not in self.documents:
             return 0
         chunk_ids = self._doc_chunks.pop(doc_id)
+        sentence_ids = self._doc_sentences.pop(doc_id)
         del self.documents[doc_id]
-        fids = np.array([_faiss_id(c) for c in chunk_ids], dtype=np.int64)
+        fids = np.array([_faiss_id(s) for s in sentence_ids], dtype=np.int64)
         if len(fids):
             self._vectors.remove_ids(fids)
-        for cid, fid in zip(chunk_ids, fids.tolist(), strict=True):
+        for cid in chunk_ids:
             self.chunks.pop(cid, None)
             self._terms.pop(cid, None)
+            self._chunk_sentences.pop(cid, None)
+        for sid, fid in zip(sentence_ids, fids.tolist(), strict=True):
+            self.sentences.pop(sid, None)
+            self._sentence_chunks.pop(sid, None)
             self._by_fid.pop(fid, None)
         self._bm25 = None
         return len(chunk_ids)
 
-    def vectors_of(self, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of the given chunks (those present), so unchanged text is not re-embedded."""
-        out: dict[str, np.ndarray] = {}
-        for cid in chunk_ids:
-            if cid in self.chunks:
-                out[cid] = self._vectors.reconstruct(_faiss_id(cid))
-        return out
+    def vectors_of(self, sentence_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given sentences (those present), so unchanged text is not re-embedded."""
+        return {
+            sid: self._vectors.reconstruct(_faiss_id(sid)) for sid in sentence_ids if sid in self.sentences
+        }
+
+    def sentence_matrix(self, sentence_ids: Sequence[str]) -> np.ndarray:
+        """The vectors of these sentences as a ``(n, dim)`` array, in order."""
+        if not sentence_ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors.reconstruct(_faiss_id(sid)) for sid in sentence_ids])
 
     @property
     def terms(self) -> dict[str, list[str]]:
@@ -124,14 +153,25 @@ class Store:
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         return [self.chunks[c] for c in self._doc_chunks.get(doc_id, [])]
 
+    def doc_sentences(self, doc_id: str) -> list[Sentence]:
+        return [self.sentences[s] for s in self._doc_sentences.get(doc_id, [])]
+
+    def chunk_sentences(self, chunk_id: str) -> list[Sentence]:
+        """The sentences overlapping a chunk, in document order (whole, even where the chunk cuts them)."""
+        return [self.sentences[s] for s in self._chunk_sentences.get(chunk_id, [])]
+
     def copy(self) -> Store:
         import faiss
 
         other = Store(self.model_id, self.dim, dict(self.chunker))
         other.documents = dict(self.documents)
         other.chunks = dict(self.chunks)
+        other.sentences = dict(self.sentences)
         other.built_at = self.built_at
         other._doc_chunks = {k: list(v) for k, v in self._doc_chunks.items()}
+        other._doc_sentences = {k: list(v) for k, v in self._doc_sentences.items()}
+        other._chunk_sentences = {k: list(v) for k, v in self._chunk_sentences.items()}
+        other._sentence_chunks = {k: list(v) for k, v in self._sentence_chunks.items()}
         other._terms = dict(self._terms)
         other._by_fid = dict(self._by_fid)
         other._vectors = faiss.clone_index(self._vectors)
@@ -139,12 +179,21 @@ class Store:
 
     # ----- search --------------------------------------------------------------------------------
     def search_dense(self, query: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ``n`` chunks nearest to a unit query vector, as (chunk id, cosine) best first."""
-        if not self.chunks or n <= 0:
+        """The ``n`` chunks whose best sentence is nearest to a unit query vector, as
+        (chunk id, cosine of that sentence), best first."""
+        if not self.sentences or n <= 0:
             return []
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
-        scores, ids = self._vectors.search(q, min(n, len(self.chunks)))
-        return [(self._by_fid[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        # Several sentences map to one chunk (and one sentence to up to two chunks): look deeper.
+        scores, ids = self._vectors.search(q, min(4 * n + 8, len(self.sentences)))
+        best: dict[str, float] = {}
+        for score, fid in zip(scores[0].tolist(), ids[0].tolist(), strict=True):
+            if fid < 0:
+                continue
+            for cid in self._sentence_chunks[self._by_fid[fid]]:
+                if cid not in best:
+                    best[cid] = score
+        return sorted(best.items(), key=lambda item: -item[1])[:n]
 
     def search_lexical(self, terms: Sequence[str], n: int) -> list[tuple[str, float]]:
         """The ``n`` best BM25 matches for the query terms, as (chunk id, score) best first."""
@@ -180,7 +229,11 @@ class Store:
             "embedder": {"model_id": self.model_id, "dim": self.dim},
             "chunker": self.chunker,
             "built_at": self.built_at,
-            "counts": {"documents": len(self.documents), "chunks": len(self.chunks)},
+            "counts": {
+                "documents": len(self.documents),
+                "chunks": len(self.chunks),
+                "sentences": len(self.sentences),
+            },
             "documents": {d.id: d.content_hash for d in self.documents.values()},
         }
 
@@ -210,6 +263,7 @@ class Store:
                     for c in self.chunks.values()
                 ),
             )
+            _write_jsonl(tmp / "sentences.jsonl", (s.__dict__ for s in self.sentences.values()))
             if self.chunks:  # bm25s cannot build an index of nothing
                 self._lexical()[0].save(str(tmp / "lexical"))
             _write_json(tmp / "manifest.json", self.manifest())
@@ -265,24 +319,38 @@ class Store:
             doc = Document(**row)
             self.documents[doc.id] = doc
             self._doc_chunks[doc.id] = []
-        for row in _read_jsonl(gen / "chunks.jsonl"):
-            try:
+            self._doc_sentences[doc.id] = []
+        try:
+            for row in _read_jsonl(gen / "chunks.jsonl"):
                 doc = self.documents[row["doc_id"]]
                 chunk = Chunk(
                     row["id"], doc.id, row["start"], row["end"], doc.text[row["start"] : row["end"]]
                 )
-            except (KeyError, TypeError) as exc:
-                raise IndexCorruptError(
-                    f"{gen / 'chunks.jsonl'} is inconsistent ({exc}): {REBUILD_HINT}"
-                ) from exc
-            self.chunks[chunk.id] = chunk
-            self._terms[chunk.id] = list(row["terms"])
-            self._doc_chunks[doc.id].append(chunk.id)
-            self._by_fid[_faiss_id(chunk.id)] = chunk.id
-        if self._vectors.ntotal != len(self.chunks) or self._vectors.d != self.dim:
+                self.chunks[chunk.id] = chunk
+                self._terms[chunk.id] = list(row["terms"])
+                self._chunk_sentences[chunk.id] = []
+                self._doc_chunks[doc.id].append(chunk.id)
+            for row in _read_jsonl(gen / "sentences.jsonl"):
+                sentence = Sentence(row["id"], self.documents[row["doc_id"]].id, row["start"], row["end"])
+                self.sentences[sentence.id] = sentence
+                self._sentence_chunks[sentence.id] = []
+                self._doc_sentences[sentence.doc_id].append(sentence.id)
+                self._by_fid[_faiss_id(sentence.id)] = sentence.id
+        except (KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"{gen} has inconsistent chunk or sentence tables ({exc}): {REBUILD_HINT}"
+            ) from exc
+        for doc_id in self.documents:
+            _link(
+                self.doc_chunks(doc_id),
+                self.doc_sentences(doc_id),
+                self._chunk_sentences,
+                self._sentence_chunks,
+            )
+        if self._vectors.ntotal != len(self.sentences) or self._vectors.d != self.dim:
             raise IndexCorruptError(
                 f"{vectors_path} holds {self._vectors.ntotal} vectors of dim {self._vectors.d} for "
-                f"{len(self.chunks)} chunks of dim {self.dim}: {REBUILD_HINT}"
+                f"{len(self.sentences)} sentences of dim {self.dim}: {REBUILD_HINT}"
             )
         if not self.chunks:
             return
@@ -294,6 +362,24 @@ class Store:
         except Exception as exc:
             log.warning("lexical index in %s unreadable (%s); rebuilding it in memory", gen, exc)
             self._bm25 = None
+
+
+def _link(
+    chunks: Sequence[Chunk],
+    sentences: Sequence[Sentence],
+    chunk_sentences: dict[str, list[str]],
+    sentence_chunks: dict[str, list[str]],
+) -> None:
+    """Record which sentences overlap which chunks (both lists are in document order)."""
+    first = 0
+    for chunk in chunks:
+        while first < len(sentences) and sentences[first].end <= chunk.start:
+            first += 1
+        i = first
+        while i < len(sentences) and sentences[i].start < chunk.end:
+            chunk_sentences[chunk.id].append(sentences[i].id)
+            sentence_chunks[sentences[i].id].append(chunk.id)
+            i += 1
 
 
 def current_generation(index_dir: Path) -> Path:

@@ -35,6 +35,16 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence of a document, the unit that is embedded and quoted: ``document.text[start:end]``."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with the scores behind its rank.
 

@@ -16,7 +16,7 @@ def test_index_then_ask_json(corpus: Path, index_dir: Path, capsys, monkeypatch)
     monkeypatch.setenv("RAG_MODEL", "hash")
     code, out, _ = run(["index", "--corpus", str(corpus), "--index", str(index_dir), "--json"], capsys)
     report = json.loads(out)
-    assert code == 0 and report["added"] == 3 and report["chunks_embedded"] > 0
+    assert code == 0 and report["added"] == 3 and report["sentences_embedded"] > 0
     code, out, _ = run(["index", "--corpus", str(corpus), "--index", str(index_dir)], capsys)
     assert code == 0 and "unchanged 3" in out
     code, out, _ = run(

@@ -92,7 +92,7 @@ def test_add_and_remove_files_without_restart(engine: Engine, tmp_path: Path):
         "Le festival de Cannes a récompensé un film coréen par la Palme d'or.", encoding="utf-8"
     )
     report = engine.add_files([upload], names=["festival cannes.txt"])
-    assert report.added == 1 and report.chunks_embedded == 1
+    assert report.added == 1 and report.sentences_embedded == 1
     answer = engine.ask("Quel film a reçu la Palme d'or à Cannes ?")
     assert answer.citations and answer.citations[0].doc_id == "festival_cannes.txt"
     assert (Path(engine.settings.corpus_dir) / "festival_cannes.txt").exists()

@@ -14,10 +14,11 @@ from rag.store import Store
 def test_first_build_then_nothing_to_do(corpus: Path, index_dir: Path, embedder: HashEmbedder):
     first = update_index(corpus, index_dir, embedder)
     assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
-    assert first.chunks_embedded == first.chunks_total > 3
+    assert first.chunks_indexed == first.chunks_total > 3
+    assert first.sentences_embedded == first.sentences_total >= first.chunks_total
     calls = embedder.calls
     second = update_index(corpus, index_dir, embedder)
-    assert (second.added, second.unchanged, second.chunks_embedded) == (0, 3, 0)
+    assert (second.added, second.unchanged, second.chunks_indexed, second.sentences_embedded) == (0, 3, 0, 0)
     assert embedder.calls == calls
 
 
@@ -30,10 +31,12 @@ def test_adding_one_article_to_wikinews_embeds_only_its_chunks(tmp_path: Path, e
     shutil.copy(Path(__file__).parent.parent / "seeds" / SEED_ID, corpus / "new.txt")
     calls = embedder.calls
     second = update_index(corpus, tmp_path / "index", embedder)
-    new_chunks = len(Store.load(tmp_path / "index").doc_chunks("new.txt"))
+    store = Store.load(tmp_path / "index")
+    new_sentences = len(store.doc_sentences("new.txt"))
     assert (second.added, second.unchanged) == (1, 100)
-    assert second.chunks_embedded == new_chunks
-    assert embedder.calls - calls == new_chunks
+    assert second.chunks_indexed == len(store.doc_chunks("new.txt"))
+    assert second.sentences_embedded == new_sentences == 18
+    assert embedder.calls - calls == new_sentences
 
 
 def test_changed_and_removed_documents(corpus: Path, index_dir: Path, embedder: HashEmbedder):
@@ -43,8 +46,8 @@ def test_changed_and_removed_documents(corpus: Path, index_dir: Path, embedder: 
     (corpus / "sport.txt").unlink()
     report = update_index(corpus, index_dir, embedder)
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 1, 1)
-    # only the chunks whose text changed are embedded again
-    assert 0 < report.chunks_embedded < len(Store.load(index_dir).doc_chunks(SEED_ID))
+    # only the new sentence is embedded again
+    assert report.sentences_embedded == 1
     store = Store.load(index_dir)
     assert "sport.txt" not in store.documents
     assert store.search_lexical(["marseil"], 5) == []
@@ -54,7 +57,7 @@ def test_changed_and_removed_documents(corpus: Path, index_dir: Path, embedder: 
 def test_rebuild_starts_over(corpus: Path, index_dir: Path, embedder: HashEmbedder):
     first = update_index(corpus, index_dir, embedder)
     again = update_index(corpus, index_dir, embedder, rebuild=True)
-    assert again.added == 3 and again.chunks_embedded == first.chunks_total
+    assert again.added == 3 and again.sentences_embedded == first.sentences_total
 
 
 def test_failure_mid_build_leaves_the_previous_index_intact(corpus: Path, index_dir: Path):

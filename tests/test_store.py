@@ -17,13 +17,9 @@ def _store(embedder: HashEmbedder, texts: dict[str, str]) -> Store:
     store = Store(embedder.model_id, embedder.dim, chunker.settings())
     for doc_id, text in texts.items():
         doc = make_document(doc_id, text)
-        chunks = chunker.split(doc)
-        store.add(
-            doc,
-            chunks,
-            embedder.embed_passages([c.text for c in chunks]),
-            analyzer.batch([c.text for c in chunks]),
-        )
+        chunks, sentences = chunker.split(doc), chunker.sentences(doc)
+        vectors = embedder.embed_passages([doc.text[s.start : s.end] for s in sentences])
+        store.add(doc, chunks, sentences, vectors, analyzer.batch([c.text for c in chunks]))
     return store
 
 
@@ -54,8 +50,9 @@ def test_save_load_round_trip_keeps_search_results(embedder, tmp_path: Path):
     assert loaded.search_dense(q, 3) == store.search_dense(q, 3)
     assert loaded.search_lexical(["terr", "rar"], 3) == store.search_lexical(["terr", "rar"], 3)
     assert loaded.documents == store.documents and loaded.chunks == store.chunks
+    assert loaded.sentences == store.sentences
     manifest = json.loads((current_generation(tmp_path / "idx") / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["embedder"] == {"model_id": embedder.model_id, "dim": embedder.dim}
     assert manifest["chunker"]["size"] == 200 and manifest["chunker"]["overlap"] == 40
     assert set(manifest["documents"]) == set(TEXTS) and manifest["built_at"]
@@ -90,7 +87,9 @@ def test_other_format_version_is_refused(embedder, tmp_path: Path):
         Store.load(tmp_path / "idx")
 
 
-@pytest.mark.parametrize("name", ["manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "sentences.jsonl"]
+)
 def test_corrupt_files_are_named_with_the_fix(embedder, tmp_path: Path, name: str):
     gen = _store(embedder, TEXTS).save(tmp_path / "idx")
     (gen / name).write_bytes(b"\x00garbage{")
@@ -101,8 +100,8 @@ def test_corrupt_files_are_named_with_the_fix(embedder, tmp_path: Path, name: st
 
 def test_vector_count_mismatch_is_corruption(embedder, tmp_path: Path):
     gen = _store(embedder, TEXTS).save(tmp_path / "idx")
-    lines = (gen / "chunks.jsonl").read_text().splitlines()
-    (gen / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    lines = (gen / "sentences.jsonl").read_text().splitlines()
+    (gen / "sentences.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(IndexCorruptError, match="vectors"):
         Store.load(tmp_path / "idx")
 
@@ -114,6 +113,5 @@ def test_copy_is_independent(embedder):
     assert "a" in store.documents and "a" not in other.documents
     q = embedder.embed_queries(["terres rares"])[0]
     assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "a"
-    assert np.allclose(
-        store.vectors_of([next(iter(store.chunks))])[next(iter(store.chunks))].shape, (embedder.dim,)
-    )
+    first = next(iter(store.sentences))
+    assert store.vectors_of([first])[first].shape == (embedder.dim,)
