@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import Settings
-from .engine import Engine
+from .engine import DocumentInfo, Engine, IndexInfo
 from .errors import RagError
 from .indexing import IndexReport, Progress, update_index
 from .types import Answer, Citation, Document, Hit
@@ -22,8 +22,10 @@ __all__ = [
     "Answer",
     "Citation",
     "Document",
+    "DocumentInfo",
     "Engine",
     "Hit",
+    "IndexInfo",
     "IndexReport",
     "Progress",
     "RagError",

@@ -99,6 +99,9 @@ def follow_up_query(question: str, history: Sequence[str]) -> str:
 class Engine:
     """Answers questions over one index. Create it with :meth:`open`."""
 
+    MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES  # per file given to add_files
+    UPLOAD_SUFFIXES = SUFFIXES  # the file types add_files accepts
+
     def __init__(self, settings: Settings, embedder: Embedder, store: Store) -> None:
         self.settings = settings
         self.embedder = embedder

@@ -37,9 +37,9 @@ from . import render  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # per file, checked before the engine sees it
+MAX_UPLOAD_BYTES = Engine.MAX_UPLOAD_BYTES  # per file, checked before the engine sees it
 MAX_UPLOAD_FILES = 50
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"]
+UPLOAD_TYPES = list(Engine.UPLOAD_SUFFIXES)
 STREAM_DELAY = 0.05  # seconds between streamed sentences
 CONCURRENCY = 8  # questions answered at once (the engine is safe for concurrent questions)
 COMPOSERS = ["extractive"]
