@@ -285,7 +285,7 @@ def build_app(engine: Engine) -> gr.Blocks:
             return refused(f"Erreur inattendue (unexpected error): {type(exc).__name__}")
         lines = [
             f"✓ {len(names)} fichier(s) indexé(s) : {report.added} nouveau(x), {report.updated} mis à jour, "
-            f"{report.sentences_embedded} phrases vectorisées. Vous pouvez poser vos questions dès maintenant."
+            f"{report.sentences_embedded} phrases vectorisées. Vous pouvez poser vos questions dès à présent."
         ]
         lines += [f"⚠ ignoré {s.path} : {s.reason}" for s in report.skipped]
         return done('<div class="rag-status-ok">' + "<br>".join(render.escape(x) for x in lines) + "</div>")
