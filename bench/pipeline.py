@@ -1,0 +1,126 @@
+"""Pipeline benchmarks (run by hand, not in CI); results go to bench/RESULTS.md.
+
+    python bench/pipeline.py [--model multilingual-e5-small] [--runs 3] [--questions 200]
+
+Corpus: the 761 unique PIAF contexts plus the 100 Wikinews articles from ../shared/data. Each figure
+is the median of ``--runs`` runs; each ratio compares two things measured in the same run.
+- index build: sentences/s of `update_index` (a full build) against bare `embed_passages` of the same
+  texts (the model call alone);
+- incremental: adding one article, and removing one, against the full rebuild;
+- query: warm `Engine.ask` p50/p95 against bare query encoding + FAISS search of the same questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from rag import Engine, update_index  # noqa: E402
+from rag.chunking import Chunker  # noqa: E402
+from rag.indexing import with_title  # noqa: E402
+from rag.loading import load_corpus  # noqa: E402
+from rag.models import load_embedder  # noqa: E402
+
+
+def make_corpus(folder: Path) -> list[str]:
+    with open(DATA / "piaf_v1.0_fr.jsonl", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    contexts: dict[str, str] = {}
+    for row in rows:
+        contexts.setdefault(row["context"], row["title"])
+    with open(folder / "piaf.jsonl", "w", encoding="utf-8") as fh:
+        for i, (text, title) in enumerate(contexts.items()):
+            fh.write(json.dumps({"id": f"piaf-{i}", "title": title, "text": text}, ensure_ascii=False) + "\n")
+    shutil.copy(DATA / "wikinews_fr_2012.jsonl", folder / "wikinews.jsonl")
+    return [row["question"] for row in rows]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="multilingual-e5-small")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    embedder = load_embedder(args.model)
+    embedder.embed_queries(["warm up"])
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    corpus = work / "corpus"
+    corpus.mkdir()
+    questions = make_corpus(corpus)[: args.questions]
+    docs = load_corpus(corpus).documents
+    chunker = Chunker()
+    texts = [with_title(d, d.text[s.start : s.end]) for d in docs for s in chunker.sentences(d)]
+    print(f"corpus: {len(docs)} documents, {len(texts)} sentences", flush=True)
+
+    build, bare, add, remove = [], [], [], []
+    for run in range(args.runs):
+        index = work / f"index-{run}"
+        t = time.perf_counter()
+        report = update_index(corpus, index, embedder, chunker)
+        build.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for i in range(0, len(texts), 64):
+            embedder.embed_passages(texts[i : i + 64])
+        bare.append(time.perf_counter() - t)
+        extra = corpus / "extra.txt"
+        shutil.copy(ROOT / "seeds" / "000_0f0c2d2dd870c47b.txt", extra)
+        t = time.perf_counter()
+        update_index(corpus, index, embedder, chunker)
+        add.append(time.perf_counter() - t)
+        extra.unlink()
+        t = time.perf_counter()
+        update_index(corpus, index, embedder, chunker)
+        remove.append(time.perf_counter() - t)
+        print(
+            f"run {run}: build {build[-1]:.1f} s, bare {bare[-1]:.1f} s, add {add[-1]:.2f} s, "
+            f"remove {remove[-1]:.2f} s",
+            flush=True,
+        )
+    n = report.sentences_total
+    print(
+        f"index build: {n / statistics.median(build):.1f} sentences/s vs bare encode "
+        f"{n / statistics.median(bare):.1f}/s -> {statistics.median(bare) / statistics.median(build):.2f}x"
+    )
+    print(
+        f"incremental: add one article {statistics.median(add):.2f} s "
+        f"({statistics.median(add) / statistics.median(build):.2%} of a rebuild), remove one "
+        f"{statistics.median(remove):.2f} s ({statistics.median(remove) / statistics.median(build):.2%})"
+    )
+
+    engine = Engine.open(work / "index-0", embedder=embedder)
+    store = engine._store  # the bare baseline searches the same FAISS index directly
+    ask_ms, bare_ms = [], []
+    for _ in range(args.runs):
+        for q in questions:
+            t = time.perf_counter()
+            engine.ask(q)
+            ask_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            store.search_dense(embedder.embed_queries([q])[0], 10)
+            bare_ms.append((time.perf_counter() - t) * 1000)
+    print(
+        f"query: Engine.ask p50 {percentile(ask_ms, 50):.1f} ms p95 {percentile(ask_ms, 95):.1f} ms; "
+        f"bare encode+search p50 {percentile(bare_ms, 50):.1f} ms p95 {percentile(bare_ms, 95):.1f} ms -> "
+        f"{percentile(ask_ms, 50) / percentile(bare_ms, 50):.2f}x"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
