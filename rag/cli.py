@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retriever", default="hybrid", choices=["bm25", "dense", "hybrid", "all"])
     p.add_argument("--model", help="embedding model (default: RAG_MODEL or multilingual-e5-small)")
     p.add_argument("--json", dest="json_out", help="write the full results to this file")
+    p.add_argument("--distractors", help="extra articles (corpus jsonl) indexed beside the contexts")
+    p.add_argument("--seed", type=int, help="seed of the no-answer simulation's 10 %% sample (default 13)")
     p.set_defaults(func=cmd_eval)
     return parser
 
