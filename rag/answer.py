@@ -128,7 +128,9 @@ class ExtractiveComposer:
         self.settings = settings or ComposerSettings()
 
     def calibration(self, cross_language: bool) -> Calibration | None:
-        pair = CALIBRATIONS.get(self.embedder.model_id)
+        # The OpenVINO backends ("…+ov-int8") share the torch model's calibration: their vectors have
+        # cosine >= 0.9925 with it and the same PIAF dense MRR@10 (0.7438 int8, 0.7427 torch).
+        pair = CALIBRATIONS.get(self.embedder.model_id.split("+")[0])
         return None if pair is None else pair[1 if cross_language else 0]
 
     def threshold(self, cross_language: bool = False) -> float:
