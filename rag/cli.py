@@ -23,8 +23,8 @@ from .indexing import IndexReport, Progress, update_index
 from .types import Answer
 
 
-def _progress_bar(enabled: bool) -> tuple[Any, Any]:
-    """A progress callback drawing tqdm bars on a terminal, and a function closing them."""
+def progress_bar(enabled: bool, label: str = "embedding sentences") -> tuple[Any, Any]:
+    """A progress callback drawing a tqdm bar of embedding progress, and a function closing it."""
     if not enabled:
         return None, lambda: None
     from tqdm import tqdm
@@ -37,7 +37,7 @@ def _progress_bar(enabled: bool) -> tuple[Any, Any]:
         bar = bars.get(event.stage)
         if bar is None:
             bar = bars[event.stage] = tqdm(
-                total=event.total, desc="embedding sentences", unit="sentence", file=sys.stderr
+                total=event.total, desc=label, unit="sentence", file=sys.stderr
             )
         bar.update(event.done - bar.n)
 
@@ -66,7 +66,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     model = args.model or (settings.model if args.rebuild else _model_for(settings, None))
     embedder = load_embedder(model, settings.cache_dir)
-    on_progress, close = _progress_bar(sys.stderr.isatty() and not args.json)
+    on_progress, close = progress_bar(sys.stderr.isatty() and not args.json)
     try:
         report = update_index(
             settings.corpus_dir,
@@ -123,7 +123,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _open_or_build(args: argparse.Namespace) -> Engine:
     settings = _settings(args)
-    on_progress, close = _progress_bar(sys.stderr.isatty())
+    on_progress, close = progress_bar(sys.stderr.isatty())
     try:
         return Engine.open(settings=settings, model=args.model, build=True, on_progress=on_progress)
     finally:

@@ -68,7 +68,7 @@ from .config import Settings
 from .embedding import Embedder
 from .engine import Engine, check_question
 from .errors import CorpusError, QuestionError
-from .indexing import Progress, update_index
+from .indexing import update_index
 from .retrieval import FUSIONS
 from .text import normalize
 from .types import Answer
@@ -359,28 +359,6 @@ def _write_corpus(
     return len(written)
 
 
-def _progress_callback(enabled: bool, label: str) -> tuple[Callable[[Progress], None] | None, Any]:
-    if not enabled:
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def on_progress(event: Progress) -> None:
-        if event.stage != "embed" or event.total == 0:
-            return
-        bar = bars.get("embed")
-        if bar is None:
-            bar = bars["embed"] = tqdm(total=event.total, desc=label, unit="chunk", file=sys.stderr)
-        bar.update(event.done - bar.n)
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.close()
-
-    return on_progress, close
-
-
 def engine_thresholds(engine: Engine) -> dict[str, float]:
     """The confidence under which the engine abstains, for same- and cross-language questions."""
     threshold: Any = engine.composer.threshold
@@ -534,6 +512,7 @@ def evaluate(
     with the seed, whose latency is the one reported (``None``: no cache, every question timed).
     """
     settings = settings or Settings.resolve()
+    version = _code_version()  # the code that runs is the code imported now, not at the end
     if limit is not None and limit < 1:
         raise CorpusError(f"--limit {limit}: use a positive number of questions")
     asked = list(items[:limit]) if limit is not None else list(items)
@@ -547,7 +526,9 @@ def evaluate(
         root = Path(tmp)
         contexts = _write_corpus(root / "corpus-full", items, set(), distractor_path, source)
         kept = _write_corpus(root / "corpus-no-answer", items, removed, distractor_path, source)
-        on_progress, close = _progress_callback(progress, "indexing contexts")
+        from .cli import progress_bar  # bars are drawn by the command line only
+
+        on_progress, close = progress_bar(progress, "indexing contexts")
         try:
             full_report = update_index(
                 root / "corpus-full", root / "index-full", embedder, chunker, on_progress=on_progress
@@ -595,7 +576,7 @@ def evaluate(
             records += run_records
     return {
         "config": {
-            "rag_version": _code_version(),
+            "rag_version": version,
             "model_id": embedder.model_id,
             "k": k,
             "retriever": retriever,
