@@ -212,7 +212,7 @@ def test_second_call_reuses_the_folder(folder: Path, cache_dir: Path) -> None:
 def test_registry_embedder_end_to_end(folder: Path, cache_dir: Path) -> None:
     from rag.models import load_embedder
 
-    emb = load_embedder("multilingual-e5-small", cache_dir=cache_dir)
+    emb = load_embedder("multilingual-e5-small", cache_dir=cache_dir, backend="torch")
     q = emb.embed_queries(["Quel est l'enjeu ?"])
     assert q.shape == (1, 384) and q.dtype == np.float32
     query = emb.embed_queries(["What is at stake for Washington?"])[0]
