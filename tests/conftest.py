@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,16 +34,40 @@ def embedder() -> HashEmbedder:
     return HashEmbedder(dim=128)
 
 
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    """A copy of the seed corpus plus two small articles."""
-    folder = tmp_path / "corpus"
+def write_corpus(folder: Path) -> Path:
+    """A copy of the seed corpus plus a short weather article with front matter."""
     shutil.copytree(SEEDS, folder)
     (folder / "meteo.md").write_text(
         "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\n"
         "Il pleuvra beaucoup à Lyon demain. Les températures baisseront nettement en soirée.\n",
         encoding="utf-8",
     )
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Launch a Gradio app of ui.app on a free local port; yields its URL, closes it after."""
+    from ui.app import launch_app
+
+    port = free_port()
+    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A copy of the seed corpus plus two small articles."""
+    folder = write_corpus(tmp_path / "corpus")
     (folder / "sport.txt").write_text(
         "Le club de football de Marseille a gagné son match.\nLe score final était de trois buts à un.\n",
         encoding="utf-8",

@@ -5,12 +5,10 @@ Run with ``pytest -m browser``. Skipped when Chromium or the playwright package 
 
 from __future__ import annotations
 
-import shutil
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID, SEEDS
+from conftest import SEED_ID, serving, write_corpus
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,7 +24,7 @@ pytest.importorskip("gradio")
 
 from rag import Engine  # noqa: E402
 from rag.embedding import HashEmbedder  # noqa: E402
-from ui.app import build_app, launch_app  # noqa: E402
+from ui.app import build_app  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT = 20_000  # ms
@@ -47,22 +45,10 @@ EVIL_ARTICLE = (
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("browser")
-    corpus = root / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    (corpus / "meteo.md").write_text(
-        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\nIl pleuvra beaucoup à Lyon demain.\n",
-        encoding="utf-8",
-    )
+    corpus = write_corpus(root / "corpus")
     engine = Engine.open(root / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
-    app = build_app(engine)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serving(build_app(engine)) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

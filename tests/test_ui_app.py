@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID, SEEDS
+from conftest import SEED_ID, free_port, serving, write_corpus
 
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 from rag import Answer, Citation, Document, Engine, RagError  # noqa: E402
 from rag.embedding import HashEmbedder  # noqa: E402
-from ui.app import answer_stream, build_app, launch_app, serve  # noqa: E402
+from ui.app import answer_stream, build_app, serve  # noqa: E402
 
 pytestmark = [  # raised inside gradio's queue, not by this project
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -23,34 +22,17 @@ pytestmark = [  # raised inside gradio's queue, not by this project
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     root = tmp_path_factory.mktemp("ui_app")
-    corpus = root / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    (corpus / "meteo.md").write_text(
-        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\n"
-        "Il pleuvra beaucoup à Lyon demain. Les températures baisseront nettement en soirée.\n",
-        encoding="utf-8",
-    )
+    corpus = write_corpus(root / "corpus")
     return Engine.open(root / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
 
 
 @pytest.fixture(scope="module")
 def url(engine: Engine):
-    app = build_app(engine)
-    port = free_port()
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serving(build_app(engine)) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
