@@ -1,8 +1,10 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused into ranked :class:`Hit` s.
 
-Two fusions are available: reciprocal rank fusion (``"rrf"``: ``sum 1 / (rrf_k + rank)``) and a
-weighted sum of min-max normalised scores (``"minmax"``). Every hit keeps both retrievers' ranks and
-scores, so the fusion can be inspected.
+Two fusions are available: a weighted sum of min-max normalised scores (``"minmax"``, the default)
+and reciprocal rank fusion (``"rrf"``: ``sum 1 / (rrf_k + rank)``). A chunk's lexical score adds
+``document_weight`` times the BM25 of its whole document, so a passage from an article about the
+question's subject outranks an equally matching one from elsewhere. Every hit keeps both retrievers'
+ranks and scores, so the fusion can be inspected.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ FUSIONS = ("rrf", "minmax", "dense", "bm25")
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    fusion: str = "rrf"
-    rrf_k: int = 60
-    dense_weight: float = 0.7  # for "minmax": the rest goes to BM25
+    # Chosen on PIAF (all 3,835 questions, e5 int8): min-max with 0.5 dense and half the document's
+    # BM25 added to the chunk's gives R@1 0.770, R@5 0.912, MRR@10 0.831, against 0.742 / 0.900 /
+    # 0.811 for RRF (k = 60) and 0.742 / 0.898 / 0.808 for min-max with 0.7 dense.
+    fusion: str = "minmax"
+    rrf_k: int = 60  # for "rrf"
+    dense_weight: float = 0.5  # for "minmax": the rest goes to BM25
     candidates: int = 50  # taken from each retriever before fusion
+    document_weight: float = 0.5  # the BM25 of the chunk's whole document, added to the chunk's
 
 
 class Retriever:
@@ -58,7 +64,7 @@ class Retriever:
                 query_vector = self.embedder.embed_queries([query])[0]
             dense = self.store.search_dense(query_vector, n)
         if s.fusion != "dense":
-            lexical = self.store.search_lexical(self.analyzer.tokens(query), n)
+            lexical = self.store.search_lexical(self.analyzer.tokens(query), n, s.document_weight)
         fused = self._fuse(dense, lexical)
         dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
         lexical_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}

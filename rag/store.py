@@ -76,6 +76,8 @@ class Store:
         self._vectors: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._bm25: Any = None
         self._bm25_order: list[str] = []
+        self._doc_bm25: Any = None  # over whole documents, built in memory when first needed
+        self._doc_bm25_order: list[str] = []
         self._lock = threading.Lock()
 
     # ----- changes -------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ class Store:
         _link(chunks, sentences, self._chunk_sentences, self._sentence_chunks)
         if len(sentences):
             self._vectors.add_with_ids(vectors, ids)
-        self._bm25 = None
+        self._bm25 = self._doc_bm25 = None
 
     def remove(self, doc_id: str) -> int:
         """Remove a document from the vectors and the lexical index together; returns chunks removed."""
@@ -130,7 +132,7 @@ class Store:
             self.sentences.pop(sid, None)
             self._sentence_chunks.pop(sid, None)
             self._by_fid.pop(fid, None)
-        self._bm25 = None
+        self._bm25 = self._doc_bm25 = None
         return len(chunk_ids)
 
     def vectors_of(self, sentence_ids: Iterable[str]) -> dict[str, np.ndarray]:
@@ -195,15 +197,25 @@ class Store:
                     best[cid] = score
         return sorted(best.items(), key=lambda item: -item[1])[:n]
 
-    def search_lexical(self, terms: Sequence[str], n: int) -> list[tuple[str, float]]:
-        """The ``n`` best BM25 matches for the query terms, as (chunk id, score) best first."""
+    def search_lexical(
+        self, terms: Sequence[str], n: int, document_weight: float = 0.0
+    ) -> list[tuple[str, float]]:
+        """The ``n`` best BM25 matches for the query terms, as (chunk id, score) best first.
+
+        With ``document_weight`` w, a chunk scores ``bm25(chunk) + w * bm25(its whole document)``:
+        the question's terms are often spread over a document and not all in the chunk that answers.
+        """
         if not self.chunks or not terms or n <= 0:
             return []
         bm25, order = self._lexical()
         known = [t for t in terms if t in bm25.vocab_dict]
         if not known:
             return []
-        scores = np.asarray(bm25.get_scores(known))
+        scores = np.asarray(bm25.get_scores(known), dtype=np.float64)
+        if document_weight:
+            doc_bm25, doc_order = self._document_lexical()
+            by_doc = dict(zip(doc_order, np.asarray(doc_bm25.get_scores(known)).tolist(), strict=True))
+            scores = scores + document_weight * np.array([by_doc[self.chunks[c].doc_id] for c in order])
         n = min(n, len(order))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -221,6 +233,20 @@ class Store:
                 bm25.index([self._terms[c] or ["\x00"] for c in order], show_progress=False)
                 self._bm25, self._bm25_order = bm25, order
             return self._bm25, self._bm25_order
+
+    def _document_lexical(self) -> tuple[Any, list[str]]:
+        with self._lock:
+            if self._doc_bm25 is None:
+                import bm25s
+
+                # A document's terms are its chunks' terms in order (the overlaps count twice, as
+                # measured): no re-tokenising, so this costs one BM25 build over the documents.
+                order = list(self.documents)
+                docs = [[t for c in self._doc_chunks[d] for t in self._terms[c]] or ["\x00"] for d in order]
+                bm25 = bm25s.BM25()
+                bm25.index(docs, show_progress=False)
+                self._doc_bm25, self._doc_bm25_order = bm25, order
+            return self._doc_bm25, self._doc_bm25_order
 
     # ----- disk ----------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:

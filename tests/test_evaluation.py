@@ -151,9 +151,9 @@ def test_eval_on_seed_questions(tmp_path: Path, capsys, monkeypatch):
     out_json = tmp_path / "seed.json"
     code = cli_main(["eval", "--qa", str(SEED_QA), "--model", "hash", "--json", str(out_json)])
     out = capsys.readouterr().out
-    assert code == 0 and "| hybrid (rrf) |" in out and "seed 13" in out
+    assert code == 0 and "| hybrid (minmax) |" in out and "seed 13" in out
     result = json.loads(out_json.read_text(encoding="utf-8"))
-    summary = result["results"]["hybrid (rrf)"]
+    summary = result["results"]["hybrid (minmax)"]
     _check_run(summary)
     assert summary["retrieval"]["recall@1"] == 1.0  # one context
     by_language = summary["by_language"]  # the cross-lingual figure
@@ -177,7 +177,7 @@ def test_eval_on_piaf_limit_40(tmp_path: Path, capsys):
     assert code == 0
     result = json.loads(out_json.read_text(encoding="utf-8"))
     runs = result["results"]
-    assert list(runs) == ["bm25", "dense", "hybrid (rrf)", "hybrid (minmax)"]
+    assert list(runs) == ["bm25", "dense", "hybrid (minmax)", "hybrid (rrf)"]
     assert all(f"| {name} |" in out for name in runs)
     cfg = result["config"]
     assert cfg["questions"] == 40 and cfg["contexts"] == 761  # every context is indexed

@@ -41,6 +41,30 @@ def test_add_search_remove(embedder):
     assert store.search_lexical(["inconnu"], 5) == []
 
 
+def test_document_weight_lifts_chunks_of_documents_matching_the_other_terms(embedder):
+    # Two chunks mention "volcan" alike; only the first's document also speaks of the island the
+    # question names, in another chunk. The document's BM25 breaks the tie for it.
+    filler = " ".join(["Le texte continue sans rapport."] * 8)
+    store = _store(
+        embedder,
+        {
+            "island": f"Le volcan gronde. {filler} L'île de la Réunion vit au rythme du Piton.",
+            "other": f"Le volcan gronde. {filler} Le marché aux fleurs ouvre le dimanche matin.",
+        },
+    )
+    terms = LexicalAnalyzer().tokens("volcan île Réunion")
+    plain = store.search_lexical(["volcan"], 5)
+    assert len({round(score, 6) for _, score in plain}) == 1  # a tie on the chunk alone
+    boosted = store.search_lexical(terms, 5, document_weight=0.5)
+    top_volcano = next(c for c, _ in boosted if "volcan" in store.chunks[c].text.lower())
+    assert store.chunks[top_volcano].doc_id == "island"
+    scores = dict(boosted)
+    unboosted = dict(store.search_lexical(terms, 5))
+    assert all(scores[c] > unboosted.get(c, 0.0) for c in scores if store.chunks[c].doc_id == "island")
+    store.remove("island")  # the document index follows removals
+    assert {store.chunks[c].doc_id for c, _ in store.search_lexical(terms, 5, 0.5)} == {"other"}
+
+
 def test_save_load_round_trip_keeps_search_results(embedder, tmp_path: Path):
     store = _store(embedder, TEXTS)
     store.save(tmp_path / "idx")
