@@ -160,6 +160,17 @@ class Engine:
             question, hits, store, language=language, query=query, query_vector=query_vector
         )
 
+    def warm_up(self) -> None:
+        """Load the model and build the in-memory lexical indexes now rather than on the first
+        question (the web app calls this in the background once it serves)."""
+        store = self._store
+        query = "warm up"
+        vector = self.embedder.embed_queries([query])[0]
+        # A term the index knows, so that the lexical search really builds its indexes.
+        term = next((terms[0] for terms in store.terms.values() if terms), query)
+        retriever = Retriever(store, self.embedder, self.analyzer, self.retrieval_settings)
+        retriever.search(term, k=1, query_vector=vector)
+
     def document(self, doc_id: str) -> Document:
         """The whole document (for showing a citation in context)."""
         try:

@@ -121,6 +121,18 @@ def test_bad_upload_is_refused_and_nothing_indexed_is_lost(engine: Engine, tmp_p
     assert not (Path(engine.settings.corpus_dir) / "bad.txt").exists()
 
 
+def test_warm_up_does_the_first_question_s_loading_work(corpus: Path, index_dir: Path, embedder):
+    Engine.open(index_dir, corpus_dir=corpus, embedder=embedder, build=True)
+    engine = Engine.open(index_dir, embedder=embedder)  # a fresh load: nothing built in memory yet
+    store = engine._store
+    assert store._doc_bm25 is None
+    before = embedder.calls
+    engine.warm_up()
+    assert embedder.calls == before + 1  # the query encoder ran once
+    assert store._bm25 is not None and store._doc_bm25 is not None  # both lexical indexes are built
+    assert engine.ask("Quel est l'enjeu pour Washington ?").citations  # and questions still work
+
+
 def test_info_and_documents(engine: Engine):
     info = engine.info()
     assert info.documents == 3 and info.chunks > 3 and info.model_id == "hash-128"

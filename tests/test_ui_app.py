@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -118,6 +119,10 @@ def test_serve_prints_the_address(engine: Engine, capsys, monkeypatch):
     serve(engine, host="127.0.0.1", port=port)
     assert ran == [port]
     assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
+    for thread in threading.enumerate():  # the model was warmed up in the background
+        if thread.name == "rag-warm-up":
+            thread.join(30)
+    assert engine._store._doc_bm25 is not None
     with socket.socket() as s:  # closed again once serving stops
         s.bind(("127.0.0.1", port))
 
