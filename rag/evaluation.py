@@ -11,7 +11,8 @@ How it works, with the same public API a user calls:
 
 1. The unique contexts become the documents of a temporary corpus (id ``ctx-`` + a hash of the
    context, title = the row's ``title``), optionally with distractor articles (``--distractors``,
-   a corpus ``.jsonl``), indexed with :func:`rag.update_index` and opened with :meth:`Engine.open`.
+   a corpus ``.jsonl``; an article whose text is one of the contexts is left out, so it is not
+   indexed twice), indexed with :func:`rag.update_index` and opened with :meth:`Engine.open`.
 2. Every question is asked with ``engine.ask(question, k=10)``; its gold document is its own context.
 3. No-answer simulation: contexts are drawn in a random order fixed by the seed (13) until their
    questions make 10 % of the questions; a second index without those contexts is built once (by
@@ -355,8 +356,30 @@ def _write_corpus(
     if not written:
         (folder / "qa_contexts.jsonl").unlink()
     if distractors is not None:
-        shutil.copyfile(distractors, folder / "distractors.jsonl")
+        _write_distractors(distractors, folder / "distractors.jsonl", {item.context for item in items})
     return len(written)
+
+
+def _write_distractors(source: Path, target: Path, contexts: set[str]) -> int:
+    """Copy the distractor corpus without the articles that are one of the QA contexts (else the
+    gold would be indexed twice, and would survive its removal in the no-answer index); returns how
+    many were left out."""
+    try:
+        lines = source.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"distractor file {source}: cannot read it as UTF-8 text ({exc})") from exc
+    kept, skipped = [], 0
+    for line in lines:
+        try:
+            text = json.loads(line).get("text")
+        except (ValueError, AttributeError):
+            text = None  # not an article: the corpus loader reports it
+        if isinstance(text, str) and text in contexts:
+            skipped += 1
+        else:
+            kept.append(line)
+    target.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return skipped
 
 
 def engine_thresholds(engine: Engine) -> dict[str, float]:
@@ -519,6 +542,7 @@ def evaluate(
     distractor_path = Path(distractors) if distractors else None
     if distractor_path is not None and not distractor_path.is_file():
         raise CorpusError(f"distractor file {str(distractor_path)!r} does not exist (a corpus .jsonl)")
+    # Distractor articles identical to a QA context are left out (see _write_distractors).
     removed = set(no_answer_split(asked, fraction, seed))
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     started = time.perf_counter()

@@ -207,3 +207,28 @@ def test_seed_questions_among_wikinews_distractors():
     assert summary["retrieval"]["recall@10"] >= 0.8
     with pytest.raises(CorpusError, match="distractor"):
         evaluate(load_qa(SEED_QA), HashEmbedder(), distractors=wikinews.parent / "nope.jsonl")
+
+
+def test_a_distractor_identical_to_a_context_is_not_indexed_twice(tmp_path: Path):
+    articles = [
+        {"id": "wn-1", "title": "Orages", "text": "De violents orages ont frappé Lyon mardi soir."},
+        {"id": "wn-2", "title": "Football", "text": "Marseille a battu Lyon deux buts à un samedi."},
+    ]
+    distractors = tmp_path / "distractors.jsonl"
+    distractors.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), "utf-8")
+    text = articles[0]["text"]
+    row = {
+        "id": "q1",
+        "question": "Qu'est-ce qui a frappé Lyon ?",
+        "answers": ["De violents orages"],
+        "answer_starts": [0],
+        "context": text,
+        "title": "Orages",
+    }
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps(row, ensure_ascii=False) + "\n", "utf-8")
+    result = evaluate(load_qa(qa), HashEmbedder(), retriever="bm25", distractors=distractors, fraction=1.0)
+    assert result["config"]["documents_full"] == 2  # the context once, plus the other article
+    assert result["config"]["documents_no_answer"] == 1  # the gold is really gone once removed
+    removed = [r for r in result["records"] if r["split"] == "removed"]
+    assert removed and not any(r["answer_in_text"] for r in removed)
