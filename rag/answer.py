@@ -111,6 +111,7 @@ class _Candidate:
     dense: float
     coverage: float
     score: float
+    terms: frozenset[str]  # the sentence's lexical terms, computed once
 
 
 class ExtractiveComposer:
@@ -201,10 +202,12 @@ class ExtractiveComposer:
         out = []
         for (hit, sentence), d in zip(picked, dense.tolist(), strict=True):
             text = store.documents[sentence.doc_id].text[sentence.start : sentence.end]
-            coverage = len(q_terms & set(self.analyzer.tokens(text))) / len(q_terms) if q_terms else 0.0
+            indexed = store.sentence_terms(sentence.id)  # stored at indexing time, saving the work here
+            terms = frozenset(self.analyzer.tokens(text) if indexed is None else indexed)
+            coverage = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             prior = self.settings.rank_weight * (1.0 / hit.rank)
             score = d + self.settings.lexical_weight * coverage + prior
-            out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score)))
+            out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score), terms))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -222,9 +225,9 @@ class ExtractiveComposer:
             return float(best.dense + 0.5 * best.coverage - 0.15 * missing)
         q_terms = set(self.analyzer.tokens(question))
         top_terms: set[str] = set()
-        for c, text in zip(candidates, texts, strict=True):
+        for c in candidates:
             if c.hit.rank == 1:
-                top_terms |= set(self.analyzer.tokens(text))
+                top_terms |= c.terms
         top_coverage = len(q_terms & top_terms) / len(q_terms) if q_terms else 0.0
         dense = [h.dense_score for h in hits if h.dense_score is not None]
         gap = dense[0] - dense[1] if len(dense) > 1 else 0.0
@@ -290,5 +293,7 @@ def _missing_entities(question: str, passages: list[str]) -> int:
     """Names (capitalised words not opening the question) and numbers absent from every passage."""
     text = normalize(question)
     found = [m for m in _ENTITY.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+    if not found:
+        return 0
     haystack = fold(normalize(" ".join(passages)))
     return sum(1 for m in found if fold(m.group()) not in haystack)

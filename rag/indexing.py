@@ -65,6 +65,13 @@ class IndexReport:
 ProgressFn = Callable[[Progress], None]
 
 
+def _sentence_terms(
+    old: Store | None, analyzer: LexicalAnalyzer, doc: Document, sentence: Sentence
+) -> list[str]:
+    known = old.sentence_terms(sentence.id) if old is not None else None
+    return known if known is not None else analyzer.tokens(doc.text[sentence.start : sentence.end])
+
+
 def with_title(doc: Document, text: str) -> str:
     """What is embedded or lexically indexed for a passage: the title gives it its topic.
 
@@ -140,7 +147,8 @@ def update_index(
                 old_terms[c.id] if c.id in old_terms else analyzer.tokens(with_title(doc, c.text))
                 for c in chunks
             ]
-            store.add(doc, chunks, sentences, matrix, terms)
+            sentence_terms = [_sentence_terms(old, analyzer, doc, s) for s in sentences]
+            store.add(doc, chunks, sentences, matrix, terms, sentence_terms)
         removed = len(set(old.documents) - {d.id for d in loaded.documents}) if old is not None else 0
         report(Progress("save", 0, 1, "saving the index"))
         store.save(index_dir)

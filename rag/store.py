@@ -9,7 +9,7 @@ The only module that knows the FAISS and bm25s file formats. On disk an index is
         vectors.faiss     IndexIDMap2(IndexFlatIP) of sentence vectors: inner product = cosine
         documents.jsonl   the documents (original text: citation offsets point into it)
         chunks.jsonl      chunk id, document, offsets, lexical terms
-        sentences.jsonl   sentence id, document, offsets (FAISS ids derive from sentence ids)
+        sentences.jsonl   sentence id, document, offsets, lexical terms (FAISS ids derive from sentence ids)
         lexical/          the bm25s index (numpy arrays + json, no pickle)
 
 A save writes a new generation beside the old one and then swaps ``CURRENT``; a build that fails or is
@@ -72,12 +72,13 @@ class Store:
         self._sentence_chunks: dict[str, list[str]] = {}
         self._chunk_sentences: dict[str, list[str]] = {}
         self._terms: dict[str, list[str]] = {}
+        self._sentence_terms: dict[str, list[str]] = {}  # for the composer's coverage features
         self._by_fid: dict[int, str] = {}
         self._vectors: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._bm25: Any = None
         self._bm25_order: list[str] = []
         self._doc_bm25: Any = None  # over whole documents, built in memory when first needed
-        self._doc_bm25_order: list[str] = []
+        self._chunk_doc: np.ndarray = np.zeros(0, dtype=np.int64)
         self._lock = threading.Lock()
 
     # ----- changes -------------------------------------------------------------------------------
@@ -88,9 +89,10 @@ class Store:
         sentences: Sequence[Sentence],
         vectors: np.ndarray,
         terms: Sequence[list[str]],
+        sentence_terms: Sequence[list[str]] | None = None,
     ) -> None:
         """Add (or replace) a document: its chunks with their lexical terms, its sentences with
-        their unit vectors (one row per sentence)."""
+        their unit vectors (one row per sentence) and, optionally, their lexical terms."""
         if document.id in self.documents:
             self.remove(document.id)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(sentences), self.dim)
@@ -109,6 +111,9 @@ class Store:
             self.sentences[sentence.id] = sentence
             self._by_fid[fid] = sentence.id
             self._sentence_chunks[sentence.id] = []
+        if sentence_terms is not None:
+            for sentence, s_terms in zip(sentences, sentence_terms, strict=True):
+                self._sentence_terms[sentence.id] = list(s_terms)
         _link(chunks, sentences, self._chunk_sentences, self._sentence_chunks)
         if len(sentences):
             self._vectors.add_with_ids(vectors, ids)
@@ -131,6 +136,7 @@ class Store:
         for sid, fid in zip(sentence_ids, fids.tolist(), strict=True):
             self.sentences.pop(sid, None)
             self._sentence_chunks.pop(sid, None)
+            self._sentence_terms.pop(sid, None)
             self._by_fid.pop(fid, None)
         self._bm25 = self._doc_bm25 = None
         return len(chunk_ids)
@@ -151,6 +157,10 @@ class Store:
     def terms(self) -> dict[str, list[str]]:
         """Lexical terms by chunk id (read-only use)."""
         return self._terms
+
+    def sentence_terms(self, sentence_id: str) -> list[str] | None:
+        """The lexical terms of a sentence, as indexed (None for an index written before they were)."""
+        return self._sentence_terms.get(sentence_id)
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         return [self.chunks[c] for c in self._doc_chunks.get(doc_id, [])]
@@ -175,6 +185,7 @@ class Store:
         other._chunk_sentences = {k: list(v) for k, v in self._chunk_sentences.items()}
         other._sentence_chunks = {k: list(v) for k, v in self._sentence_chunks.items()}
         other._terms = dict(self._terms)
+        other._sentence_terms = dict(self._sentence_terms)
         other._by_fid = dict(self._by_fid)
         other._vectors = faiss.clone_index(self._vectors)
         return other
@@ -213,9 +224,8 @@ class Store:
             return []
         scores = np.asarray(bm25.get_scores(known), dtype=np.float64)
         if document_weight:
-            doc_bm25, doc_order = self._document_lexical()
-            by_doc = dict(zip(doc_order, np.asarray(doc_bm25.get_scores(known)).tolist(), strict=True))
-            scores = scores + document_weight * np.array([by_doc[self.chunks[c].doc_id] for c in order])
+            doc_bm25, chunk_doc = self._document_lexical()
+            scores = scores + document_weight * np.asarray(doc_bm25.get_scores(known))[chunk_doc]
         n = min(n, len(order))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -234,19 +244,24 @@ class Store:
                 self._bm25, self._bm25_order = bm25, order
             return self._bm25, self._bm25_order
 
-    def _document_lexical(self) -> tuple[Any, list[str]]:
+    def _document_lexical(self) -> tuple[Any, np.ndarray]:
+        """BM25 over whole documents, and for each chunk (in the chunk index's order) the row of
+        its document."""
+        bm25, order = self._lexical()
         with self._lock:
             if self._doc_bm25 is None:
                 import bm25s
 
                 # A document's terms are its chunks' terms in order (the overlaps count twice, as
                 # measured): no re-tokenising, so this costs one BM25 build over the documents.
-                order = list(self.documents)
-                docs = [[t for c in self._doc_chunks[d] for t in self._terms[c]] or ["\x00"] for d in order]
-                bm25 = bm25s.BM25()
-                bm25.index(docs, show_progress=False)
-                self._doc_bm25, self._doc_bm25_order = bm25, order
-            return self._doc_bm25, self._doc_bm25_order
+                docs = list(self.documents)
+                row = {d: i for i, d in enumerate(docs)}
+                terms = [[t for c in self._doc_chunks[d] for t in self._terms[c]] or ["\x00"] for d in docs]
+                doc_bm25 = bm25s.BM25()
+                doc_bm25.index(terms, show_progress=False)
+                chunk_doc = np.array([row[self.chunks[c].doc_id] for c in order], dtype=np.int64)
+                self._doc_bm25, self._chunk_doc = doc_bm25, chunk_doc
+            return self._doc_bm25, self._chunk_doc
 
     # ----- disk ----------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -289,7 +304,7 @@ class Store:
                     for c in self.chunks.values()
                 ),
             )
-            _write_jsonl(tmp / "sentences.jsonl", (s.__dict__ for s in self.sentences.values()))
+            _write_jsonl(tmp / "sentences.jsonl", (self._sentence_row(s) for s in self.sentences.values()))
             if self.chunks:  # bm25s cannot build an index of nothing
                 self._lexical()[0].save(str(tmp / "lexical"))
             _write_json(tmp / "manifest.json", self.manifest())
@@ -304,6 +319,12 @@ class Store:
         _prune(root, keep={name})
         log.info("saved index generation %s (%d chunks)", name, len(self.chunks))
         return root / name
+
+    def _sentence_row(self, sentence: Sentence) -> dict[str, Any]:
+        row = dict(sentence.__dict__)
+        if sentence.id in self._sentence_terms:
+            row["terms"] = self._sentence_terms[sentence.id]
+        return row
 
     @classmethod
     def load(cls, index_dir: str | Path, expected_model_id: str | None = None) -> Store:
@@ -362,6 +383,8 @@ class Store:
                 self._sentence_chunks[sentence.id] = []
                 self._doc_sentences[sentence.doc_id].append(sentence.id)
                 self._by_fid[_faiss_id(sentence.id)] = sentence.id
+                if "terms" in row:
+                    self._sentence_terms[sentence.id] = list(row["terms"])
         except (KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"{gen} has inconsistent chunk or sentence tables ({exc}): {REBUILD_HINT}"

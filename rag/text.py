@@ -68,8 +68,25 @@ def normalize(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents: the form lexical matching compares ("État" -> "etat")."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = text.lower()
+    if lowered.isascii():  # most words: nothing to strip
+        return lowered
+    return lowered.translate(_FOLDED)
+
+
+class _FoldTable(dict):  # type: ignore[type-arg]
+    """Code point -> its folded form, filled on first sight. Folding works character by character
+    (NFD only decomposes, and every combining mark is dropped), so a table is exact, and
+    ``str.translate`` with it is faster than decomposing whole passages."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFD", chr(code).lower())
+        value = "".join(c for c in decomposed if not unicodedata.combining(c))
+        self[code] = value
+        return value
+
+
+_FOLDED = _FoldTable()
 
 
 def words(text: str) -> list[str]:

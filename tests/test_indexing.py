@@ -122,3 +122,33 @@ def test_empty_corpus_gives_an_empty_but_valid_index(tmp_path: Path, embedder: H
     report = update_index(tmp_path / "empty", tmp_path / "index", embedder)
     assert report.documents_total == 0
     assert Store.load(tmp_path / "index").search_dense(embedder.embed_queries(["x"])[0], 3) == []
+
+
+def test_sentence_terms_are_indexed_and_an_index_without_them_answers_the_same(
+    corpus: Path, index_dir: Path, embedder: HashEmbedder
+):
+    from rag import Engine
+    from rag.store import current_generation
+    from rag.text import LexicalAnalyzer
+
+    update_index(corpus, index_dir, embedder)
+    store = Store.load(index_dir)
+    analyzer = LexicalAnalyzer()
+    for sentence in store.sentences.values():
+        text = store.documents[sentence.doc_id].text[sentence.start : sentence.end]
+        assert store.sentence_terms(sentence.id) == analyzer.tokens(text)
+    question = "Quel est l'enjeu pour Washington ?"
+    with_terms = Engine.open(index_dir, embedder=embedder).ask(question)
+    # An index written before sentence terms were stored: the composer computes them itself.
+    rows = current_generation(index_dir) / "sentences.jsonl"
+    lines = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    rows.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "terms"}) + "\n" for r in lines))
+    old = Engine.open(index_dir, embedder=embedder)
+    assert old._store.sentence_terms(next(iter(old._store.sentences))) is None
+    assert old.ask(question) == with_terms
+    # The next update fills them in again without re-embedding anything.
+    calls = embedder.calls
+    update_index(corpus, index_dir, embedder)
+    assert embedder.calls == calls and all(
+        Store.load(index_dir).sentence_terms(s) is not None for s in store.sentences
+    )
