@@ -1,13 +1,18 @@
 """Pipeline benchmarks (run by hand, not in CI); results go to bench/RESULTS.md.
 
+    pip install -e '.[bench]'        # LangChain, for the comparison only
     python bench/pipeline.py [--model multilingual-e5-small] [--runs 3] [--questions 200]
 
 Corpus: the 761 unique PIAF contexts plus the 100 Wikinews articles from ../shared/data. Each figure
 is the median of ``--runs`` runs; each ratio compares two things measured in the same run.
-- index build: sentences/s of `update_index` (a full build) against bare `embed_passages` of the same
-  texts (the model call alone);
+- index build: sentences/s (and chunks/s) of `update_index` (a full build) against bare
+  `embed_passages` of the same texts (the model call alone, same backend);
 - incremental: adding one article, and removing one, against the full rebuild;
-- query: warm `Engine.ask` p50/p95 against bare query encoding + FAISS search of the same questions.
+- query: warm `Engine.ask` p50/p95 against bare query encoding + FAISS search of the same questions,
+  and against LangChain (langchain-community ``FAISS`` + ``HuggingFaceEmbeddings`` on the same local
+  model folder, ``similarity_search(q, k=10)``) over the same chunks. The LangChain index is filled
+  with ``FAISS.from_embeddings`` from rag's own chunk vectors, which spares a torch re-encode of the
+  corpus and does not change its query path (torch query encoding + flat FAISS search).
 """
 
 from __future__ import annotations
@@ -47,6 +52,33 @@ def make_corpus(folder: Path) -> list[str]:
     return [row["question"] for row in rows]
 
 
+def langchain_latencies(engine: Engine, embedder, questions: list[str], runs: int) -> list[float]:
+    """Per-question ms of LangChain's similarity_search over the same chunks, same model folder."""
+    from langchain_community.embeddings import HuggingFaceEmbeddings
+    from langchain_community.vectorstores import FAISS
+
+    from rag.config import _default_cache
+    from rag.e5convert import ensure_model_folder
+
+    store = engine._store
+    chunks = list(store.chunks.values())
+    texts = [with_title(store.documents[c.doc_id], c.text) for c in chunks]
+    vectors = np.concatenate([embedder.embed_passages(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    hf = HuggingFaceEmbeddings(
+        model_name=str(ensure_model_folder(_default_cache())),
+        encode_kwargs={"normalize_embeddings": True, "prompt": "query: "},
+    )
+    db = FAISS.from_embeddings(list(zip(texts, vectors.tolist(), strict=True)), hf)
+    db.similarity_search("warm up", k=10)
+    out = []
+    for _ in range(runs):
+        for q in questions:
+            t = time.perf_counter()
+            db.similarity_search(q, k=10)
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
@@ -56,6 +88,8 @@ def main() -> None:
     parser.add_argument("--model", default="multilingual-e5-small")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--no-langchain", action="store_true")
+    parser.add_argument("--query-only", action="store_true", help="build once, untimed; time questions only")
     args = parser.parse_args()
     embedder = load_embedder(args.model)
     embedder.embed_queries(["warm up"])
@@ -69,7 +103,9 @@ def main() -> None:
     print(f"corpus: {len(docs)} documents, {len(texts)} sentences", flush=True)
 
     build, bare, add, remove = [], [], [], []
-    for run in range(args.runs):
+    if args.query_only:
+        update_index(corpus, work / "index-0", embedder, chunker)
+    for run in range(0 if args.query_only else args.runs):
         index = work / f"index-{run}"
         t = time.perf_counter()
         report = update_index(corpus, index, embedder, chunker)
@@ -92,9 +128,17 @@ def main() -> None:
             f"remove {remove[-1]:.2f} s",
             flush=True,
         )
+    if build:
+        print_build(build, bare, add, remove, report)
+    query_figures(work, embedder, questions, args)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def print_build(build: list[float], bare: list[float], add: list[float], remove: list[float], report) -> None:
     n = report.sentences_total
     print(
-        f"index build: {n / statistics.median(build):.1f} sentences/s vs bare encode "
+        f"index build: {report.chunks_total / statistics.median(build):.1f} chunks/s, "
+        f"{n / statistics.median(build):.1f} sentences/s vs bare encode "
         f"{n / statistics.median(bare):.1f}/s -> {statistics.median(bare) / statistics.median(build):.2f}x"
     )
     print(
@@ -103,6 +147,8 @@ def main() -> None:
         f"{statistics.median(remove):.2f} s ({statistics.median(remove) / statistics.median(build):.2%})"
     )
 
+
+def query_figures(work: Path, embedder, questions: list[str], args: argparse.Namespace) -> None:
     engine = Engine.open(work / "index-0", embedder=embedder)
     store = engine._store  # the bare baseline searches the same FAISS index directly
     ask_ms, bare_ms = [], []
@@ -114,12 +160,18 @@ def main() -> None:
             t = time.perf_counter()
             store.search_dense(embedder.embed_queries([q])[0], 10)
             bare_ms.append((time.perf_counter() - t) * 1000)
+    if not args.no_langchain:
+        lc_ms = langchain_latencies(engine, embedder, questions, args.runs)
+        print(
+            f"langchain: similarity_search p50 {percentile(lc_ms, 50):.1f} ms "
+            f"p95 {percentile(lc_ms, 95):.1f} ms -> Engine.ask / langchain "
+            f"{percentile(ask_ms, 50) / percentile(lc_ms, 50):.2f}x"
+        )
     print(
         f"query: Engine.ask p50 {percentile(ask_ms, 50):.1f} ms p95 {percentile(ask_ms, 95):.1f} ms; "
         f"bare encode+search p50 {percentile(bare_ms, 50):.1f} ms p95 {percentile(bare_ms, 95):.1f} ms -> "
         f"{percentile(ask_ms, 50) / percentile(bare_ms, 50):.2f}x"
     )
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
