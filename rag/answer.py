@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answertype import expected_type, offers
 from .embedding import Embedder
 from .store import Store
 from .text import LexicalAnalyzer, detect_language, fold, normalize
@@ -100,6 +101,7 @@ class ComposerSettings:
     margin: float = 0.1  # further sentences must score within this of the best one
     lexical_weight: float = 0.1
     rank_weight: float = 0.05
+    type_weight: float = 0.04  # bonus of a sentence offering the answer type asked (a date for "quand")
     threshold: float | None = None  # None: the calibrated value for the embedder
 
 
@@ -199,6 +201,7 @@ class ExtractiveComposer:
             return []
         dense = store.sentence_matrix([s.id for _, s in picked]) @ query_vector
         q_terms = set(self.analyzer.tokens(query))
+        kind = expected_type(query) if self.settings.type_weight else None
         out = []
         for (hit, sentence), d in zip(picked, dense.tolist(), strict=True):
             text = store.documents[sentence.doc_id].text[sentence.start : sentence.end]
@@ -206,7 +209,8 @@ class ExtractiveComposer:
             terms = frozenset(self.analyzer.tokens(text) if indexed is None else indexed)
             coverage = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             prior = self.settings.rank_weight * (1.0 / hit.rank)
-            score = d + self.settings.lexical_weight * coverage + prior
+            typed = self.settings.type_weight * offers(text, kind, query) if kind else 0.0
+            score = d + self.settings.lexical_weight * coverage + prior + typed
             out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score), terms))
         out.sort(key=lambda c: -c.score)
         return out
@@ -219,7 +223,8 @@ class ExtractiveComposer:
             return 0.0
         best = candidates[0]
         texts = [_text(store, c) for c in candidates]
-        missing = _missing_entities(question, texts)
+        # Across languages names are often translated (Greece / Grèce): only numbers are compared.
+        missing = _missing_entities(question, texts, names=not cross)
         cal = self.calibration(cross)
         if cal is None:
             return float(best.dense + 0.5 * best.coverage - 0.15 * missing)
@@ -289,10 +294,15 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
 _ENTITY = re.compile(r"(?<![\w'])(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")
 
 
-def _missing_entities(question: str, passages: list[str]) -> int:
-    """Names (capitalised words not opening the question) and numbers absent from every passage."""
+def _missing_entities(question: str, passages: list[str], names: bool = True) -> int:
+    """Names (capitalised words not opening the question) and numbers absent from every passage;
+    with ``names=False``, numbers only."""
     text = normalize(question)
-    found = [m for m in _ENTITY.finditer(text) if m.start() > 0 and text[: m.start()].strip()]
+    found = [
+        m
+        for m in _ENTITY.finditer(text)
+        if m.start() > 0 and text[: m.start()].strip() and (names or m.group()[0].isdigit())
+    ]
     if not found:
         return 0
     haystack = fold(normalize(" ".join(passages)))

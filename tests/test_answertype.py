@@ -1,0 +1,45 @@
+import pytest
+
+from rag.answer import _missing_entities
+from rag.answertype import expected_type, offers
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Combien de salariés compte la nouvelle usine ?", "number"),
+        ("How many flights were cancelled because of Hurricane Sandy?", "number"),
+        ("Quelle masse a la nouvelle particule ?", "number"),
+        ("En quelle année la ville fut-elle fondée ?", "date"),
+        ("When did the war end?", "date"),
+        ("Dans quel pays a étudié Yoweri Museveni ?", "place"),
+        ("Où est Dar es Salaam ?", "place"),
+        ("Which airline operated the plane?", "name"),
+        ("Qui représentera l'Union européenne ?", "name"),
+        ("Qu'est-ce qui a frappé Lyon ?", None),
+        ("Pourquoi Böhme enfle-t-il ?", None),
+        ("Quel est l'enjeu pour Washington ?", None),
+    ],
+)
+def test_expected_type(question: str, kind: str | None):
+    assert expected_type(question) == kind
+
+
+def test_a_sentence_offers_the_type_only_with_something_the_question_lacks():
+    q = "Combien de salariés compte l'usine ouverte en 2012 ?"
+    assert offers("L'usine emploie 800 personnes.", "number", q)
+    assert offers("Elle emploie deux mille personnes.", "number", q)
+    assert not offers("L'usine a ouvert en 2012.", "number", q)  # 2012 is in the question
+    assert not offers("L'usine est la plus grande du groupe.", "number", q)
+    who = "Qui dirige l'usine de Jababeka ?"
+    assert offers("Selon le directeur David Quentin, tout va bien.", "name", who)
+    assert not offers("Le directeur de Jababeka est satisfait.", "name", who)  # only the question's name
+    assert not offers("Anything at all.", None, who)
+
+
+def test_translated_names_are_not_missing_across_languages():
+    question = "Who became Greece's finance minister in June 2012?"
+    passages = ["Vassilis Rapanos devient ministre des Finances de la Grèce en juin 2012."]
+    assert _missing_entities(question, passages) == 2  # "Greece" and "June" are not in the French text
+    assert _missing_entities(question, passages, names=False) == 0  # numbers only: 2012 is there
+    assert _missing_entities("How much in 2013?", passages, names=False) == 1
