@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answertype import expected_type, offers
+from .answertype import asked_words, expected_type, offered
 from .embedding import Embedder
 from .store import Store
 from .text import LexicalAnalyzer, detect_language, fold, normalize
@@ -202,6 +202,7 @@ class ExtractiveComposer:
         dense = store.sentence_matrix([s.id for _, s in picked]) @ query_vector
         q_terms = set(self.analyzer.tokens(query))
         kind = expected_type(query) if self.settings.type_weight else None
+        asked = asked_words(query) if kind else frozenset()
         out = []
         for (hit, sentence), d in zip(picked, dense.tolist(), strict=True):
             text = store.documents[sentence.doc_id].text[sentence.start : sentence.end]
@@ -209,7 +210,7 @@ class ExtractiveComposer:
             terms = frozenset(self.analyzer.tokens(text) if indexed is None else indexed)
             coverage = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             prior = self.settings.rank_weight * (1.0 / hit.rank)
-            typed = self.settings.type_weight * offers(text, kind, query) if kind else 0.0
+            typed = self.settings.type_weight * offered(text, kind, asked) if kind else 0.0
             score = d + self.settings.lexical_weight * coverage + prior + typed
             out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score), terms))
         out.sort(key=lambda c: -c.score)

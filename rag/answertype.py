@@ -91,9 +91,16 @@ def expected_type(question: str) -> str | None:
 
 def offers(sentence: str, kind: str | None, question: str) -> bool:
     """Whether ``sentence`` holds a token of the ``kind`` the question wants that the question lacks."""
-    if kind is None:
-        return False
-    asked = set(re.findall(r"\w+", fold(normalize(question))))
+    return kind is not None and offered(sentence, kind, asked_words(question))
+
+
+def asked_words(question: str) -> frozenset[str]:
+    """The question's folded words (computed once when many sentences are checked)."""
+    return frozenset(re.findall(r"\w+", fold(normalize(question))))
+
+
+def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
+    """``offers`` with the question's words already folded (see :func:`asked_words`)."""
     text = normalize(sentence)
     if kind in ("name", "place"):
         return any(fold(m.group()) not in asked for m in _CAPITALISED.finditer(text))
