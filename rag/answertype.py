@@ -7,10 +7,10 @@ already contain is more likely to hold the answer.
 
 >>> expected_type("En quelle année la ville fut-elle fondée ?")
 'date'
->>> q = "En quelle année la ville fut-elle fondée ?"
->>> offers("La ville fut fondée en 1642 par Maisonneuve.", "date", q)
+>>> asked = asked_words("En quelle année la ville fut-elle fondée ?")
+>>> offered("La ville fut fondée en 1642 par Maisonneuve.", "date", asked)
 True
->>> offers("La ville fut fondée par Maisonneuve.", "date", q)
+>>> offered("La ville fut fondée par Maisonneuve.", "date", asked)
 False
 """
 
@@ -89,18 +89,14 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def offers(sentence: str, kind: str | None, question: str) -> bool:
-    """Whether ``sentence`` holds a token of the ``kind`` the question wants that the question lacks."""
-    return kind is not None and offered(sentence, kind, asked_words(question))
-
-
 def asked_words(question: str) -> frozenset[str]:
-    """The question's folded words (computed once when many sentences are checked)."""
+    """The question's folded words, computed once for all the sentences checked against it."""
     return frozenset(re.findall(r"\w+", fold(normalize(question))))
 
 
 def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
-    """``offers`` with the question's words already folded (see :func:`asked_words`)."""
+    """Whether ``sentence`` holds a token of the ``kind`` asked for that is not one of the question's
+    ``asked`` words (see :func:`asked_words`)."""
     text = normalize(sentence)
     if kind in ("name", "place"):
         return any(fold(m.group()) not in asked for m in _CAPITALISED.finditer(text))

@@ -360,26 +360,22 @@ def _write_corpus(
     return len(written)
 
 
-def _write_distractors(source: Path, target: Path, contexts: set[str]) -> int:
+def _write_distractors(source: Path, target: Path, contexts: set[str]) -> None:
     """Copy the distractor corpus without the articles that are one of the QA contexts (else the
-    gold would be indexed twice, and would survive its removal in the no-answer index); returns how
-    many were left out."""
+    gold would be indexed twice, and would survive its removal in the no-answer index)."""
     try:
         lines = source.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"distractor file {source}: cannot read it as UTF-8 text ({exc})") from exc
-    kept, skipped = [], 0
+    kept = []
     for line in lines:
         try:
             text = json.loads(line).get("text")
         except (ValueError, AttributeError):
             text = None  # not an article: the corpus loader reports it
-        if isinstance(text, str) and text in contexts:
-            skipped += 1
-        else:
+        if not (isinstance(text, str) and text in contexts):
             kept.append(line)
     target.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return skipped
 
 
 def engine_thresholds(engine: Engine) -> dict[str, float]:
@@ -542,7 +538,6 @@ def evaluate(
     distractor_path = Path(distractors) if distractors else None
     if distractor_path is not None and not distractor_path.is_file():
         raise CorpusError(f"distractor file {str(distractor_path)!r} does not exist (a corpus .jsonl)")
-    # Distractor articles identical to a QA context are left out (see _write_distractors).
     removed = set(no_answer_split(asked, fraction, seed))
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     started = time.perf_counter()
