@@ -75,6 +75,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             Chunker(settings.chunk_size, settings.chunk_overlap),
             rebuild=args.rebuild,
             on_progress=on_progress,
+            ivf_min=settings.ivf_min,
         )
     finally:
         close()
@@ -88,7 +89,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 def format_report(report: IndexReport) -> str:
     lines = [
         f"index {report.index_dir}: {report.documents_total} documents, {report.chunks_total} chunks, "
-        f"{report.sentences_total} sentences",
+        f"{report.sentences_total} sentences"
+        + (" (approximate search: inverted file)" if report.vector_index == "ivf" else ""),
         f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
         f"unchanged {report.unchanged}; chunked {report.chunks_indexed} chunks, embedded "
         f"{report.sentences_embedded} sentences in {report.seconds:.1f} s",

@@ -4,7 +4,7 @@
 3
 
 Environment variables: ``RAG_CORPUS``, ``RAG_INDEX``, ``RAG_MODEL``, ``RAG_CACHE``,
-``RAG_CHUNK_SIZE``, ``RAG_CHUNK_OVERLAP``, ``RAG_K``.
+``RAG_CHUNK_SIZE``, ``RAG_CHUNK_OVERLAP``, ``RAG_K``, ``RAG_IVF_MIN``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from .store import IVF_MIN_VECTORS
 
 DEFAULT_MODEL = "multilingual-e5-small"
 MAX_QUESTION_CHARS = 2000
@@ -25,6 +27,7 @@ _ENV = {
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
     "k": "RAG_K",
+    "ivf_min": "RAG_IVF_MIN",
 }
 
 
@@ -44,6 +47,7 @@ class Settings:
     chunk_size: int = 500
     chunk_overlap: int = 100
     k: int = 5
+    ivf_min: int = IVF_MIN_VECTORS  # sentence vectors from which dense search is approximate; 0: never
 
     @classmethod
     def resolve(cls, **overrides: Any) -> Settings:
@@ -70,4 +74,5 @@ class Settings:
             chunk_size=int(self.chunk_size),
             chunk_overlap=int(self.chunk_overlap),
             k=int(self.k),
+            ivf_min=int(self.ivf_min),
         )

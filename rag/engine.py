@@ -59,6 +59,7 @@ class IndexInfo:
     chunks: int
     built_at: str
     chunker: dict
+    vector_index: str = "flat"  # or "ivf": approximate search, for stores of RAG_IVF_MIN vectors on
 
 
 def check_question(question: object) -> str:
@@ -138,7 +139,12 @@ class Engine:
                 raise
             log.info("no index at %s: building it from %s", settings.index_dir, settings.corpus_dir)
             update_index(
-                settings.corpus_dir, settings.index_dir, embedder, _chunker(settings), on_progress=on_progress
+                settings.corpus_dir,
+                settings.index_dir,
+                embedder,
+                _chunker(settings),
+                on_progress=on_progress,
+                ivf_min=settings.ivf_min,
             )
             store = Store.load(settings.index_dir, expected_model_id=embedder.model_id)
         return cls(settings, embedder, store)
@@ -196,6 +202,7 @@ class Engine:
             chunks=len(store.chunks),
             built_at=store.built_at,
             chunker=dict(store.chunker),
+            vector_index=store.vector_index,
         )
 
     # ----- corpus changes ------------------------------------------------------------------------
@@ -210,6 +217,7 @@ class Engine:
                 rebuild=rebuild,
                 on_progress=on_progress,
                 analyzer=self.analyzer,
+                ivf_min=self.settings.ivf_min,
             )
             self._store = Store.load(self.settings.index_dir, expected_model_id=self.embedder.model_id)
             return report

@@ -24,7 +24,7 @@ from .chunking import Chunker
 from .embedding import Embedder
 from .errors import IndexMismatchError, IndexNotFoundError
 from .loading import Skipped, load_corpus
-from .store import Store
+from .store import IVF_MIN_VECTORS, Store
 from .text import LexicalAnalyzer
 from .types import Chunk, Document, Sentence
 
@@ -46,7 +46,8 @@ class Progress:
 class IndexReport:
     """What an update did. ``chunks_indexed`` counts the chunks of new or changed documents,
     ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors).
-    ``skipped`` lists files that could not be read, with the reason."""
+    ``skipped`` lists files that could not be read, with the reason. ``vector_index`` is ``"flat"``
+    (exact search) or ``"ivf"`` (a large store: see :meth:`Store.tune`)."""
 
     added: int
     updated: int
@@ -60,6 +61,7 @@ class IndexReport:
     seconds: float
     skipped: tuple[Skipped, ...]
     index_dir: str
+    vector_index: str = "flat"
 
 
 ProgressFn = Callable[[Progress], None]
@@ -102,12 +104,14 @@ def update_index(
     rebuild: bool = False,
     on_progress: ProgressFn | None = None,
     analyzer: LexicalAnalyzer | None = None,
+    ivf_min: int = IVF_MIN_VECTORS,
 ) -> IndexReport:
     """Bring the index at ``index_dir`` in line with the files in ``corpus_dir``.
 
     Only new or changed documents are chunked, and only chunks whose text is new are embedded.
     ``rebuild=True`` starts from an empty index. The previous index stays live until the new one is
     complete. An index built by another embedder raises :class:`IndexMismatchError` (use ``rebuild``).
+    From ``ivf_min`` sentence vectors on, dense search uses an inverted file (see :meth:`Store.tune`).
     """
     started = time.perf_counter()
     chunker = chunker or Chunker()
@@ -151,6 +155,7 @@ def update_index(
             store.add(doc, chunks, sentences, matrix, terms, sentence_terms)
         removed = len(set(old.documents) - {d.id for d in loaded.documents}) if old is not None else 0
         report(Progress("save", 0, 1, "saving the index"))
+        store.tune(ivf_min, like=old)
         store.save(index_dir)
         report(Progress("save", 1, 1, "saved"))
     result = IndexReport(
@@ -166,6 +171,7 @@ def update_index(
         seconds=round(time.perf_counter() - started, 3),
         skipped=loaded.skipped,
         index_dir=str(index_dir),
+        vector_index=store.vector_index,
     )
     log.info("index updated: %s", result)
     return result

@@ -5,8 +5,10 @@ The only module that knows the FAISS and bm25s file formats. On disk an index is
     index/
       CURRENT             name of the live generation, replaced atomically
       gen-…/              one complete, immutable build
-        manifest.json     format version, embedder id and dim, chunker settings, document hashes, time
-        vectors.faiss     IndexIDMap2(IndexFlatIP) of sentence vectors: inner product = cosine
+        manifest.json     format version, embedder id and dim, chunker settings, vector index kind,
+                          document hashes, time
+        vectors.faiss     sentence vectors, inner product = cosine: exact search (IndexIDMap2 over
+                          IndexFlatIP) up to IVF_MIN_VECTORS of them, an inverted file above
         documents.jsonl   the documents (original text: citation offsets point into it)
         chunks.jsonl      chunk id, document, offsets, lexical terms
         sentences.jsonl   sentence id, document, offsets, lexical terms (FAISS ids derive from sentence ids)
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -40,6 +43,13 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 REBUILD_HINT = "rebuild it with `rag index --rebuild`"
+
+# Exact search costs ~23 ms a question at 100k vectors and ~240 ms at 1M on 2 cores (bench/RESULTS.md,
+# scale). An inverted file is faster but approximate, and on real e5 question -> sentence vectors
+# (PIAF) it needs to scan a quarter of its lists to keep recall@10 at 0.965 (233 lists; 2.6 % of them
+# gave 0.648): worth it only where exact search gets slow.
+IVF_MIN_VECTORS = 500_000
+IVF_PROBED = 0.25  # share of the lists searched per question
 
 
 def _faiss_id(item_id: str) -> int:
@@ -75,6 +85,7 @@ class Store:
         self._sentence_terms: dict[str, list[str]] = {}  # for the composer's coverage features
         self._by_fid: dict[int, str] = {}
         self._vectors: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._trained_on = 0  # vectors the IVF's lists were trained on (0: flat, exact search)
         self._bm25: Any = None
         self._bm25_order: list[str] = []
         self._doc_bm25: Any = None  # over whole documents, built in memory when first needed
@@ -188,7 +199,67 @@ class Store:
         other._sentence_terms = dict(self._sentence_terms)
         other._by_fid = dict(self._by_fid)
         other._vectors = faiss.clone_index(self._vectors)
+        other._trained_on = self._trained_on
         return other
+
+    # ----- vector layout -------------------------------------------------------------------------
+    @property
+    def vector_index(self) -> str:
+        """``"flat"`` (exact search) or ``"ivf"`` (inverted file, approximate)."""
+        return "ivf" if self._trained_on else "flat"
+
+    def tune(self, ivf_min: int = IVF_MIN_VECTORS, like: Store | None = None) -> str:
+        """Choose the vector index for the store's size, before a save; returns :attr:`vector_index`.
+
+        Under ``ivf_min`` vectors search is exact. From ``ivf_min`` on the vectors go into an inverted
+        file of about 4·√n lists, a quarter of them searched per question. Its lists are trained once
+        (k-means, minutes at 500k vectors) and kept while the store is at most twice the size they
+        were trained on: pass the previous store as ``like`` so that an update only removes and adds
+        the vectors that changed. ``ivf_min <= 0`` keeps search exact at any size.
+        """
+        import faiss
+
+        n = int(self._vectors.ntotal)
+        if ivf_min <= 0 or n < ivf_min:
+            if self._trained_on:
+                ids, vectors = self._all_vectors()
+                self._vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+                self._vectors.add_with_ids(vectors, ids)
+                self._trained_on = 0
+            return self.vector_index
+        if self._trained_on and n <= 2 * self._trained_on:
+            return self.vector_index
+        base = like if like is not None and like.dim == self.dim and n <= 2 * like._trained_on else None
+        if base is not None:
+            # Start from the previous inverted file: drop what left, add what is new. Re-adding every
+            # vector would assign each to its list again (seconds at 500k vectors, for one article).
+            ivf: Any = faiss.clone_index(base._vectors)
+            gone = np.array([f for f in base._by_fid if f not in self._by_fid], dtype=np.int64)
+            if len(gone):
+                ivf.remove_ids(gone)
+            new = [f for f in self._by_fid if f not in base._by_fid]
+            if new:
+                ivf.add_with_ids(np.stack([self._vectors.reconstruct(f) for f in new]), np.array(new))
+            self._vectors, self._trained_on = ivf, base._trained_on
+            return self.vector_index
+        ids, vectors = self._all_vectors()
+        lists = max(1, min(round(4 * n**0.5), n // 39))  # faiss wants >= 39 points per list
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
+        log.info("training an inverted file of %d lists on %d vectors", lists, n)
+        ivf.train(vectors)
+        # A hash map from sentence id to list entry, to reconstruct and remove vectors by id.
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        ivf.nprobe = math.ceil(lists * IVF_PROBED)
+        ivf.add_with_ids(vectors, ids)
+        self._vectors, self._trained_on = ivf, n
+        return self.vector_index
+
+    def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every stored vector with its FAISS id."""
+        fids = np.array(list(self._by_fid), dtype=np.int64)
+        if not len(fids):
+            return fids, np.zeros((0, self.dim), dtype=np.float32)
+        return fids, np.stack([self._vectors.reconstruct(int(f)) for f in fids.tolist()])
 
     # ----- search --------------------------------------------------------------------------------
     def search_dense(self, query: np.ndarray, n: int) -> list[tuple[str, float]]:
@@ -275,6 +346,11 @@ class Store:
                 "chunks": len(self.chunks),
                 "sentences": len(self.sentences),
             },
+            "vectors": {
+                "index": self.vector_index,
+                "lists": int(self._vectors.nlist) if self._trained_on else 0,
+                "trained_on": self._trained_on,
+            },
             "documents": {d.id: d.content_hash for d in self.documents.values()},
         }
 
@@ -352,6 +428,9 @@ class Store:
         store = cls(model_id, dim, chunker)
         store.built_at = str(manifest.get("built_at", ""))
         store._read(gen)
+        # Indexes written before the IVF switch have no "vectors" entry: they are flat.
+        vectors = manifest.get("vectors") or {}
+        store._trained_on = int(vectors.get("trained_on", 0)) if vectors.get("index") == "ivf" else 0
         return store
 
     def _read(self, gen: Path) -> None:

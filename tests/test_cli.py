@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from rag.cli import main
+from rag.store import current_generation
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
@@ -48,3 +49,17 @@ def test_bad_question_exits_2_without_traceback(corpus: Path, index_dir: Path, m
         env={**__import__("os").environ, "RAG_MODEL": "hash"},
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "empty" in proc.stderr
+
+
+def test_rag_ivf_min_sets_where_search_becomes_approximate(
+    corpus: Path, index_dir: Path, capsys, monkeypatch
+):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    monkeypatch.setenv("RAG_IVF_MIN", "5")
+    code, out, _ = run(["index", "--corpus", str(corpus), "--index", str(index_dir)], capsys)
+    assert code == 0 and "approximate search" in out
+    manifest = json.loads((current_generation(index_dir) / "manifest.json").read_text())
+    assert manifest["vectors"]["index"] == "ivf"
+    question = "Quel est l'enjeu pour Washington ?"
+    code, out, _ = run(["ask", question, "--index", str(index_dir), "--json"], capsys)
+    assert code == 0 and "stratégique" in json.loads(out)["citations"][0]["quote"]

@@ -152,3 +152,22 @@ def test_sentence_terms_are_indexed_and_an_index_without_them_answers_the_same(
     assert embedder.calls == calls and all(
         Store.load(index_dir).sentence_terms(s) is not None for s in store.sentences
     )
+
+
+def test_a_corpus_over_ivf_min_is_searched_by_inverted_file_and_updates_keep_its_lists(
+    tmp_path: Path, embedder: HashEmbedder
+):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(shared_file("wikinews_fr_2012.jsonl"), corpus / "wikinews.jsonl")
+    update_index(corpus, tmp_path / "index", embedder, ivf_min=500)
+    first = Store.load(tmp_path / "index")
+    vectors = first.manifest()["vectors"]
+    assert vectors["index"] == "ivf" and vectors["trained_on"] == len(first.sentences) >= 500
+    shutil.copy(Path(__file__).parent.parent / "seeds" / SEED_ID, corpus / "new.txt")
+    update_index(corpus, tmp_path / "index", embedder, ivf_min=500)
+    second = Store.load(tmp_path / "index")
+    assert second.manifest()["vectors"] == vectors  # the same lists: adding an article trains nothing
+    for sentence in second.doc_sentences("new.txt"):  # the added vectors are searchable
+        top = second.search_dense(second.vectors_of([sentence.id])[sentence.id], 1)[0][0]
+        assert second.chunks[top].doc_id == "new.txt"

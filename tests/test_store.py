@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 
 from rag.chunking import Chunker
@@ -138,3 +140,64 @@ def test_copy_is_independent(embedder):
     assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "a"
     first = next(iter(store.sentences))
     assert store.vectors_of([first])[first].shape == (embedder.dim,)
+
+
+def _many(embedder: HashEmbedder, n_docs: int) -> Store:
+    words = "port ville fleuve montagne marché usine école musée forêt pont gare tour".split()
+    texts = {
+        f"d{i}": " ".join(
+            f"{words[(i + j) % len(words)].capitalize()} numéro {i} et {words[(i * 7 + j) % len(words)]} {j}."
+            for j in range(4)
+        )
+        for i in range(n_docs)
+    }
+    return _store(embedder, texts)
+
+
+def _self_hits(store: Store) -> bool:
+    """Every sentence, asked as its own vector, is found in its document's chunk first."""
+    for sid, sentence in store.sentences.items():
+        top = store.search_dense(store.vectors_of([sid])[sid], 1)[0][0]
+        if store.chunks[top].doc_id != sentence.doc_id:
+            return False
+    return True
+
+
+def test_a_large_store_switches_to_an_inverted_file_and_back(embedder, tmp_path: Path):
+    store = _many(embedder, 60)
+    n = len(store.sentences)
+    assert n >= 200 and store.vector_index == "flat"
+    assert store.tune(ivf_min=n + 1) == "flat"
+    assert store.tune(ivf_min=200) == "ivf"
+    assert store.manifest()["vectors"] == {"index": "ivf", "lists": n // 39, "trained_on": n}
+    assert _self_hits(store)
+    store.remove("d3")
+    found = store.search_dense(embedder.embed_queries(["numéro 3"])[0], 20)
+    assert "d3" not in {store.chunks[c].doc_id for c, _ in found}
+    loaded = Store.load(store.save(tmp_path / "idx").parent)
+    assert loaded.vector_index == "ivf" and len(loaded.sentences) == n - 4 and _self_hits(loaded)
+    copied = loaded.copy()
+    assert copied.vector_index == "ivf" and _self_hits(copied)
+    assert loaded.tune(ivf_min=10**6) == "flat" and _self_hits(loaded)
+    assert loaded.manifest()["vectors"]["index"] == "flat"
+
+
+def test_the_inverted_file_keeps_its_lists_until_the_store_doubles(embedder):
+    old = _many(embedder, 60)
+    old.tune(ivf_min=200)
+    grown = _many(embedder, 70)  # as update_index does: a new store, then tune like the old one
+    assert grown.tune(ivf_min=200, like=old) == "ivf"
+    def centroids(store: Store) -> np.ndarray:
+        quantizer = faiss.downcast_index(store._vectors.quantizer)
+        return quantizer.reconstruct_n(0, quantizer.ntotal)
+
+    assert np.array_equal(centroids(grown), centroids(old))
+    assert grown.manifest()["vectors"]["trained_on"] == len(old.sentences) and _self_hits(grown)
+    doubled = _many(embedder, 130)
+    doubled.tune(ivf_min=200, like=old)
+    assert doubled.manifest()["vectors"]["trained_on"] == len(doubled.sentences)  # retrained
+
+
+def test_ivf_min_zero_keeps_search_exact(embedder):
+    store = _many(embedder, 60)
+    assert store.tune(ivf_min=0) == "flat"

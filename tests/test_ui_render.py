@@ -237,11 +237,18 @@ def test_documents_and_info_tables_escape_titles():
     assert out.count("<tr>") == 3 and "Météo" in out and "2026-11-20" in out
     assert "Aucun article" in render.documents_html([])
     info = SimpleNamespace(
-        documents=2, chunks=9, model_id="hash-<128>", dim=128, built_at="2026-11-28T12:14:47+00:00"
+        documents=2,
+        chunks=9,
+        model_id="hash-<128>",
+        dim=128,
+        built_at="2026-11-28T12:14:47+00:00",
+        vector_index="flat",
     )
     out = render.info_html(info)
     assert_inert(out)
     assert "2026-11-28 12:14:47 UTC" in visible_text(out) and "hash-<128>" in visible_text(out)
+    assert "approx" not in out
+    assert "approximate search" in render.info_html(SimpleNamespace(**{**vars(info), "vector_index": "ivf"}))
 
 
 def test_example_questions_use_the_seed_or_sanitised_titles():

@@ -242,7 +242,12 @@ def info_html(info: Any) -> str:
         f"<span><b>{int(info.documents)}</b> articles</span>"
         f" · <span><b>{int(info.chunks)}</b> passages</span>"
         f" · <span>modèle (model) <code>{escape(info.model_id)}</code> ({int(info.dim)} dim.)</span>"
-        f" · <span>mis à jour (updated) {escape(built or '—')}</span></div>"
+        + (
+            " · <span>recherche approchée (approximate search, IVF)</span>"
+            if info.vector_index == "ivf"
+            else ""
+        )
+        + f" · <span>mis à jour (updated) {escape(built or '—')}</span></div>"
     )
 
 
