@@ -305,11 +305,8 @@ class Store:
     def _lexical(self) -> tuple[Any, list[str]]:
         with self._lock:
             if self._bm25 is None:
-                import bm25s
-
-                logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
                 order = list(self.chunks)
-                bm25 = bm25s.BM25()
+                bm25 = _bm25s().BM25()
                 # bm25s cannot index an empty document; a chunk of only stop words gets a filler term
                 bm25.index([self._terms[c] or ["\x00"] for c in order], show_progress=False)
                 self._bm25, self._bm25_order = bm25, order
@@ -321,14 +318,12 @@ class Store:
         bm25, order = self._lexical()
         with self._lock:
             if self._doc_bm25 is None:
-                import bm25s
-
                 # A document's terms are its chunks' terms in order (the overlaps count twice, as
                 # measured): no re-tokenising, so this costs one BM25 build over the documents.
                 docs = list(self.documents)
                 row = {d: i for i, d in enumerate(docs)}
                 terms = [[t for c in self._doc_chunks[d] for t in self._terms[c]] or ["\x00"] for d in docs]
-                doc_bm25 = bm25s.BM25()
+                doc_bm25 = _bm25s().BM25()
                 doc_bm25.index(terms, show_progress=False)
                 chunk_doc = np.array([row[self.chunks[c].doc_id] for c in order], dtype=np.int64)
                 self._doc_bm25, self._chunk_doc = doc_bm25, chunk_doc
@@ -483,13 +478,20 @@ class Store:
         if not self.chunks:
             return
         try:
-            import bm25s
-
-            self._bm25 = bm25s.BM25.load(str(gen / "lexical"))
+            self._bm25 = _bm25s().BM25.load(str(gen / "lexical"))
             self._bm25_order = list(self.chunks)
         except Exception as exc:
             log.warning("lexical index in %s unreadable (%s); rebuilding it in memory", gen, exc)
             self._bm25 = None
+
+
+def _bm25s() -> Any:
+    """The bm25s module, told to keep quiet: it logs every index build at DEBUG with its own handler
+    (`rag ask` printed "DEBUG bm25s: Building index from tokens" when building the document BM25)."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def _link(

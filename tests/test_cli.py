@@ -51,6 +51,20 @@ def test_bad_question_exits_2_without_traceback(corpus: Path, index_dir: Path, m
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "empty" in proc.stderr
 
 
+def test_a_fresh_rag_ask_prints_the_answer_and_nothing_else(corpus: Path, index_dir: Path, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    main(["index", "--corpus", str(corpus), "--index", str(index_dir)])
+    question = "Quel est l'enjeu pour Washington ?"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", question, "--index", str(index_dir)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "RAG_MODEL": "hash"},
+    )
+    # a fresh process builds the document BM25: bm25s used to print its DEBUG line to the terminal
+    assert proc.returncode == 0 and "[1]" in proc.stdout and proc.stderr == ""
+
+
 def test_rag_ivf_min_sets_where_search_becomes_approximate(
     corpus: Path, index_dir: Path, capsys, monkeypatch
 ):
