@@ -2,8 +2,9 @@
 "answer type" signal of extractive QA, with rules instead of a model.
 
 "Quand…" / "When…" wants a date, "Combien…" / "How many…" a number, "Qui…" / "Who…" a name,
-"Où…" / "Where…" a place. A candidate sentence holding such a token that the question does not
-already contain is more likely to hold the answer.
+"Où…" / "Where…" a place; "How far…" / "Quelle masse…" a number with a unit of distance, mass,
+percentage or money. A candidate sentence holding such a token that the question does not already
+contain is more likely to hold the answer.
 
 >>> expected_type("En quelle année la ville fut-elle fondée ?")
 'date'
@@ -59,6 +60,35 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+# A number question that names what it measures wants a number with that unit: "How far is PH1 from
+# the Sun?" is answered by "5 000 années-lumière", not by "169 fois celle de la Terre". Each measure:
+# the folded question's pattern, then the unit that must follow a number in the sentence.
+_MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(question), re.compile(r"\d[\d  .,]*\s?(" + unit + r")(?!\w)"))
+    for kind, question, unit in (
+        (
+            "percent",
+            r"\b(pourcentage|taux|participation|percentage|turnout)\b",
+            r"%|pour ?cent|percent",
+        ),
+        (
+            "distance",
+            r"\b(distance|how far|a quelle distance)\b",
+            r"km|kilometres?|m|metres?|miles?|annees?-lumiere|light-years?|ua|unites? astronomiques?",
+        ),
+        (
+            "mass",
+            r"\b(masse|poids|charge|cargo|weigh|weight|mass|how heavy)\b",
+            r"kg|kilogrammes?|g|grammes?|t|tonnes?|tons?|pounds?|lbs?|gev|mev|tev",
+        ),
+        (
+            "money",
+            r"\b(prix|cout|coute|coutera|montant|budget|price|cost|costs|how much money)\b",
+            r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
+        ),
+    )
+)
+
 # "Qu'est-ce qui" and "ce qui" are not about a person.
 _NOT_NAME = re.compile(r"\b(qu'est-ce|ce) qui\b")
 
@@ -79,12 +109,15 @@ _CAPITALISED = re.compile(r"(?<=[\w,;:)»\"'] )[A-ZÀ-ÖØ-Þ][\w\-]+")
 
 
 def expected_type(question: str) -> str | None:
-    """``"date"``, ``"number"``, ``"place"``, ``"name"`` or None (the question does not say)."""
+    """``"date"``, ``"number"``, ``"place"``, ``"name"``, a measure (``"percent"``, ``"distance"``,
+    ``"mass"``, ``"money"``: a number with its unit) or None (the question does not say)."""
     q = fold(normalize(question))
     for kind, pattern in _RULES:
         if pattern.search(q):
             if kind == "name" and _NOT_NAME.search(q) and not re.search(r"\bwho", q):
                 continue
+            if kind == "number":
+                return next((m for m, asks, _ in _MEASURES if asks.search(q)), kind)
             return kind
     return None
 
@@ -98,6 +131,9 @@ def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
     """Whether ``sentence`` holds a token of the ``kind`` asked for that is not one of the question's
     ``asked`` words (see :func:`asked_words`)."""
     text = normalize(sentence)
+    unit = next((u for m, _, u in _MEASURES if m == kind), None)
+    if unit is not None:
+        return any(m.group() not in asked for m in unit.finditer(fold(text)))
     if kind in ("name", "place"):
         return any(fold(m.group()) not in asked for m in _CAPITALISED.finditer(text))
     pattern = _DATE if kind == "date" else _NUMBER

@@ -9,7 +9,10 @@ from rag.answertype import asked_words, expected_type, offered
     [
         ("Combien de salariés compte la nouvelle usine ?", "number"),
         ("How many flights were cancelled because of Hurricane Sandy?", "number"),
-        ("Quelle masse a la nouvelle particule ?", "number"),
+        ("Quelle masse a la nouvelle particule ?", "mass"),
+        ("How far is the exoplanet PH1 from our Sun?", "distance"),
+        ("Quel est le taux de participation ?", "percent"),
+        ("Combien coûte le billet ? Quel est son prix ?", "money"),
         ("En quelle année la ville fut-elle fondée ?", "date"),
         ("When did the war end?", "date"),
         ("Dans quel pays a étudié Yoweri Museveni ?", "place"),
@@ -34,6 +37,16 @@ def test_a_sentence_offers_the_type_only_with_something_the_question_lacks():
     who = asked_words("Qui dirige l'usine de Jababeka ?")
     assert offered("Selon le directeur David Quentin, tout va bien.", "name", who)
     assert not offered("Le directeur de Jababeka est satisfait.", "name", who)  # only the question's name
+
+
+def test_a_measure_is_offered_only_as_a_number_with_its_unit():
+    far = asked_words("How far is the exoplanet PH1 from our Sun?")
+    assert offered("Elle se trouve à 5 000 années-lumière de la Terre.", "distance", far)
+    assert not offered("Sa masse vaut 169 fois celle de la Terre.", "distance", far)  # a number, no distance
+    assert offered("La participation a atteint 51 %.", "percent", frozenset())
+    assert offered("La capsule emporte 521 kg de fret.", "mass", frozenset())
+    assert not offered("La capsule emporte 5 millions de dollars de fret.", "mass", frozenset())
+    assert offered("Le chantier a coûté 3,5 milliards d'euros.", "money", frozenset())
 
 
 def test_translated_names_are_not_missing_across_languages():
