@@ -146,6 +146,17 @@ def test_seed_questions_file_is_valid_and_bilingual():
     assert asked[question] == ("les potentialités d’exploitation de ces ressources",)
 
 
+@pytest.mark.parametrize("name", ["seed_questions", "wikinews_questions", "offtopic_questions"])
+def test_every_question_file_loads_with_its_answers_at_their_offsets(name: str):
+    items = load_qa(ROOT / "eval" / f"{name}.jsonl")
+    for item in items:
+        for answer, start in zip(item.answers, item.answer_starts, strict=True):
+            assert item.context[start : start + len(answer)] == answer
+    if name == "offtopic_questions":
+        assert len(items) == 20 and all(not item.answers for item in items)
+        assert {item.id[:6] for item in items} == {"off-en", "off-fr"}
+
+
 def test_eval_on_seed_questions(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.delenv("RAG_MODEL", raising=False)
     out_json = tmp_path / "seed.json"
