@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import SettingsError
 from .store import IVF_MIN_VECTORS
 
 DEFAULT_MODEL = "multilingual-e5-small"
@@ -71,8 +72,18 @@ class Settings:
             corpus_dir=Path(self.corpus_dir),
             index_dir=Path(self.index_dir),
             cache_dir=Path(self.cache_dir),
-            chunk_size=int(self.chunk_size),
-            chunk_overlap=int(self.chunk_overlap),
-            k=int(self.k),
-            ivf_min=int(self.ivf_min),
+            chunk_size=_integer("chunk_size", self.chunk_size),
+            chunk_overlap=_integer("chunk_overlap", self.chunk_overlap),
+            k=_integer("k", self.k),
+            ivf_min=_integer("ivf_min", self.ivf_min),
         )
+
+
+def _integer(name: str, value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"setting {name} = {value!r} is not a whole number: fix the flag or the environment "
+            f"variable {_ENV[name]} (unset it for the default, {getattr(Settings(), name)})"
+        ) from None

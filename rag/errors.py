@@ -8,7 +8,8 @@ The tree is small on purpose; catch ``RagError`` to handle them all::
     ├── IndexNotFoundError there is no index yet: build it with ``rag index``
     ├── IndexCorruptError  a file of the saved index cannot be read: rebuild it
     ├── IndexMismatchError the index was built by another embedder or format version
-    └── ModelError         an embedding model cannot be found or loaded
+    ├── ModelError         an embedding model cannot be found or loaded
+    └── SettingsError      a setting (flag or environment variable) has an unusable value
 
 Each message names the bad value and says how to fix it. The CLI prints the message on one line and
 exits with status 2; the web UI shows it in the page.
@@ -43,3 +44,7 @@ class IndexMismatchError(RagError):
 
 class ModelError(RagError):
     """An embedding model cannot be resolved or loaded."""
+
+
+class SettingsError(RagError, ValueError):
+    """A setting, given as a flag or an environment variable, has a value rag cannot use."""

@@ -77,3 +77,11 @@ def test_rag_ivf_min_sets_where_search_becomes_approximate(
     question = "Quel est l'enjeu pour Washington ?"
     code, out, _ = run(["ask", question, "--index", str(index_dir), "--json"], capsys)
     assert code == 0 and "stratégique" in json.loads(out)["citations"][0]["quote"]
+
+
+def test_a_setting_that_is_not_a_number_is_one_line_naming_its_variable(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    monkeypatch.setenv("RAG_IVF_MIN", "beaucoup")
+    code, _, err = run(["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "i")], capsys)
+    assert code == 2 and "RAG_IVF_MIN" in err and "'beaucoup'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "i").exists()
