@@ -88,6 +88,7 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+_UNITS = {kind: unit for kind, _, unit in _MEASURES}
 
 # "Qu'est-ce qui" and "ce qui" are not about a person.
 _NOT_NAME = re.compile(r"\b(qu'est-ce|ce) qui\b")
@@ -131,7 +132,7 @@ def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
     """Whether ``sentence`` holds a token of the ``kind`` asked for that is not one of the question's
     ``asked`` words (see :func:`asked_words`)."""
     text = normalize(sentence)
-    unit = next((u for m, _, u in _MEASURES if m == kind), None)
+    unit = _UNITS.get(kind)
     if unit is not None:
         return any(m.group() not in asked for m in unit.finditer(fold(text)))
     if kind in ("name", "place"):
