@@ -54,9 +54,9 @@ class Calibration:
 # whose gold context was left out of it (seed 13, 10 % of the contexts). Cross-validated ROC AUC 0.821
 # (the earlier hand-made score `dense + 0.5 coverage - 0.15 missing` had 0.795; dense alone 0.755).
 # The threshold keeps abstention on answerable questions under 5 %: with the min-max + document-BM25
-# retrieval and the answer-type bonus (same weights, AUC 0.793), 0.26 abstains on 4.9 % of them and on
-# 27 % of the removed-gold ones (refitting the weights on that retrieval gave a cross-validated AUC
-# of 0.790: no gain).
+# retrieval over 200 candidates and the answer-type bonus (same weights, AUC 0.796), 0.26 abstains on
+# 4.5 % of them and on 26.5 % of the removed-gold ones (refitting the weights on the 50-candidate
+# retrieval gave a cross-validated AUC of 0.790: no gain).
 # A question in another language than the passages (English about French articles) shares no terms
 # with them, so its coverage says nothing: it is scored by the model fitted without the lexical
 # features (dense, missing, gap; AUC 0.781 on the same data, threshold again at 5 % of answerable),
