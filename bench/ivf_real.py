@@ -39,7 +39,9 @@ def main() -> None:
         raise SystemExit(f"index built by {store.model_id}, model is {embedder.model_id}")
     ids, vectors = store._all_vectors()
     questions = [item.question for item in load_qa(args.qa)[: args.limit]]
-    queries = np.concatenate([embedder.embed_queries(questions[i : i + 64]) for i in range(0, len(questions), 64)])
+    queries = np.concatenate(
+        [embedder.embed_queries(questions[i : i + 64]) for i in range(0, len(questions), 64)]
+    )
     n, dim = vectors.shape
     exact = faiss.IndexFlatIP(dim)
     exact.add(vectors)

@@ -69,11 +69,12 @@ class Retriever:
             dense = self.store.search_dense(query_vector, n)
         if s.fusion != "dense":
             lexical = self.store.search_lexical(self.analyzer.tokens(query), n, s.document_weight)
-        fused = self._fuse(dense, lexical)
-        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
-        lexical_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
+        fused = self._fuse(dense, lexical, k)
+        kept = {cid for cid, _ in fused}
+        dense_at = {cid: (r, v) for r, (cid, v) in enumerate(dense, start=1) if cid in kept}
+        lexical_at = {cid: (r, v) for r, (cid, v) in enumerate(lexical, start=1) if cid in kept}
         hits = []
-        for rank, (cid, score) in enumerate(fused[:k], start=1):
+        for rank, (cid, score) in enumerate(fused, start=1):
             chunk = self.store.chunks[cid]
             doc = self.store.documents[chunk.doc_id]
             d = dense_at.get(cid)
@@ -95,8 +96,9 @@ class Retriever:
         return hits
 
     def _fuse(
-        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]
+        self, dense: list[tuple[str, float]], lexical: list[tuple[str, float]], k: int
     ) -> list[tuple[str, float]]:
+        """The ``k`` best chunks by fused score, best first (ties by chunk id)."""
         s = self.settings
         scores: dict[str, float] = {}
         if s.fusion == "rrf":
@@ -112,9 +114,16 @@ class Retriever:
             for ranked, weight in zip((dense, lexical), weights[s.fusion], strict=True):
                 if not ranked or weight == 0:
                     continue
-                values = np.array([v for _, v in ranked])
+                values = np.fromiter((v for _, v in ranked), dtype=np.float64, count=len(ranked))
                 lo, hi = float(values.min()), float(values.max())
-                for cid, v in ranked:
-                    norm = (v - lo) / (hi - lo) if hi > lo else 1.0
-                    scores[cid] = scores.get(cid, 0.0) + weight * norm
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+                norm = weight * ((values - lo) / (hi - lo) if hi > lo else np.ones_like(values))
+                for (cid, _), x in zip(ranked, norm.tolist(), strict=True):
+                    scores[cid] = scores.get(cid, 0.0) + x
+        items = list(scores.items())
+        if len(items) > k:
+            # Only k of a few hundred candidates are kept: the k-th best score bounds the sort
+            # (every tie with it stays in, so ties are still broken by chunk id).
+            values = np.fromiter((v for _, v in items), dtype=np.float64, count=len(items))
+            kth = float(np.partition(values, len(items) - k)[len(items) - k])
+            items = [item for item, v in zip(items, values.tolist(), strict=True) if v >= kth]
+        return sorted(items, key=lambda item: (-item[1], item[0]))[:k]

@@ -201,3 +201,40 @@ def test_the_inverted_file_keeps_its_lists_until_the_store_doubles(embedder):
 def test_ivf_min_zero_keeps_search_exact(embedder):
     store = _many(embedder, 60)
     assert store.tune(ivf_min=0) == "flat"
+
+
+def _best_sentence_ranking(store: Store, q: np.ndarray) -> list[tuple[str, float]]:
+    """Reference for search_dense: every chunk scored by its best sentence, brute force."""
+    best: dict[str, float] = {}
+    for cid in store.chunks:
+        sids = [s.id for s in store.chunk_sentences(cid)]
+        if sids:
+            best[cid] = float((store.sentence_matrix(sids) @ q).max())
+    return sorted(best.items(), key=lambda item: -item[1])
+
+
+def test_dense_search_ranks_chunks_by_their_best_sentence(embedder):
+    # short sentences, then one without a full stop that spans three 200-character chunks
+    short = " ".join(f"Gare {i} au port." for i in range(30))
+    spanning = " ".join(f"le marché numéro {i} et la gare" for i in range(16)) + "."
+    store = _store(embedder, {"long": f"{short} {spanning.capitalize()}", **TEXTS})
+    assert max(len(chunks) for chunks in store._sentence_chunks.values()) >= 3
+    q = embedder.embed_queries(["le marché numéro 7 près de la gare"])[0]
+    for n in (1, 5, len(store.sentences)):  # the last searches every sentence: all chunks, exactly
+        found = store.search_dense(q, n)
+        expected = _best_sentence_ranking(store, q)[:n]
+        assert [c for c, _ in found] == [c for c, _ in expected]
+        assert np.allclose([s for _, s in found], [s for _, s in expected], atol=1e-5)
+    # the chunk map follows additions and removals
+    store.add(*_document_parts(embedder, "new", "Le marché numéro 7 ouvre près de la gare neuve."))
+    assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "new"
+    store.remove("new")
+    assert [c for c, _ in store.search_dense(q, 3)] == [c for c, _ in _best_sentence_ranking(store, q)[:3]]
+
+
+def _document_parts(embedder: HashEmbedder, doc_id: str, text: str) -> tuple:
+    chunker, analyzer = Chunker(200, 40), LexicalAnalyzer()
+    doc = make_document(doc_id, text)
+    chunks, sentences = chunker.split(doc), chunker.sentences(doc)
+    vectors = embedder.embed_passages([doc.text[s.start : s.end] for s in sentences])
+    return doc, chunks, sentences, vectors, analyzer.batch([c.text for c in chunks])
