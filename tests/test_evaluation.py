@@ -24,6 +24,7 @@ from rag.evaluation import (
     roc_auc,
     threshold_for,
 )
+from rag.text import detect_language
 from rag.types import Answer, Chunk, Hit
 
 SEED_QA = ROOT / "eval" / "seed_questions.jsonl"
@@ -146,7 +147,9 @@ def test_seed_questions_file_is_valid_and_bilingual():
     assert asked[question] == ("les potentialités d’exploitation de ces ressources",)
 
 
-@pytest.mark.parametrize("name", ["seed_questions", "wikinews_questions", "offtopic_questions"])
+@pytest.mark.parametrize(
+    "name", ["seed_questions", "wikinews_questions", "wikinews_en_questions", "offtopic_questions"]
+)
 def test_every_question_file_loads_with_its_answers_at_their_offsets(name: str):
     items = load_qa(ROOT / "eval" / f"{name}.jsonl")
     for item in items:
@@ -155,6 +158,9 @@ def test_every_question_file_loads_with_its_answers_at_their_offsets(name: str):
     if name == "offtopic_questions":
         assert len(items) == 20 and all(not item.answers for item in items)
         assert {item.id[:6] for item in items} == {"off-en", "off-fr"}
+    if name == "wikinews_en_questions":  # one English question for each of 30 other articles
+        assert len(items) == 30 and len({item.context for item in items}) == 30
+        assert all(item.answers and detect_language(item.question) == "en" for item in items)
 
 
 def test_eval_on_seed_questions(tmp_path: Path, capsys, monkeypatch):
