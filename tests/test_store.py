@@ -14,14 +14,19 @@ from rag.text import LexicalAnalyzer
 
 
 def _store(embedder: HashEmbedder, texts: dict[str, str]) -> Store:
-    chunker, analyzer = Chunker(200, 40), LexicalAnalyzer()
-    store = Store(embedder.model_id, embedder.dim, chunker.settings())
+    store = Store(embedder.model_id, embedder.dim, Chunker(200, 40).settings())
     for doc_id, text in texts.items():
-        doc = make_document(doc_id, text)
-        chunks, sentences = chunker.split(doc), chunker.sentences(doc)
-        vectors = embedder.embed_passages([doc.text[s.start : s.end] for s in sentences])
-        store.add(doc, chunks, sentences, vectors, analyzer.batch([c.text for c in chunks]))
+        store.add(*_document_parts(embedder, doc_id, text))
     return store
+
+
+def _document_parts(embedder: HashEmbedder, doc_id: str, text: str) -> tuple:
+    """What ``Store.add`` takes for one document: it, its chunks and sentences, vectors and terms."""
+    chunker, analyzer = Chunker(200, 40), LexicalAnalyzer()
+    doc = make_document(doc_id, text)
+    chunks, sentences = chunker.split(doc), chunker.sentences(doc)
+    vectors = embedder.embed_passages([doc.text[s.start : s.end] for s in sentences])
+    return doc, chunks, sentences, vectors, analyzer.batch([c.text for c in chunks])
 
 
 TEXTS = {
@@ -231,10 +236,3 @@ def test_dense_search_ranks_chunks_by_their_best_sentence(embedder):
     store.remove("new")
     assert [c for c, _ in store.search_dense(q, 3)] == [c for c, _ in _best_sentence_ranking(store, q)[:3]]
 
-
-def _document_parts(embedder: HashEmbedder, doc_id: str, text: str) -> tuple:
-    chunker, analyzer = Chunker(200, 40), LexicalAnalyzer()
-    doc = make_document(doc_id, text)
-    chunks, sentences = chunker.split(doc), chunker.sentences(doc)
-    vectors = embedder.embed_passages([doc.text[s.start : s.end] for s in sentences])
-    return doc, chunks, sentences, vectors, analyzer.batch([c.text for c in chunks])
