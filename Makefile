@@ -20,8 +20,8 @@ run: install
 	$(VENV)/bin/rag serve
 
 lint: install
-	$(VENV)/bin/ruff check rag ui tests
-	$(VENV)/bin/mypy rag
+	$(VENV)/bin/ruff check rag ui tests bench
+	$(VENV)/bin/mypy rag ui
 
 test: lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

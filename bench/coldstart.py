@@ -35,7 +35,7 @@ QUESTION = "Quel est l'enjeu pour Washington ?"
 
 
 def rag_command() -> list[str]:
-    return [sys.executable, "-m", "rag.cli"]
+    return [sys.executable, "-m", "ui.cli"]
 
 
 def free_port() -> int:

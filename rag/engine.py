@@ -1,8 +1,15 @@
 """The Engine: one loaded index and model answering many questions.
 
->>> # engine = Engine.open("index")            # loads the index; the model loads on first question
->>> # answer = engine.ask("Quel est l'enjeu pour Washington ?")
->>> # print(answer.text)                        # "Pour Washington, l’enjeu est avant tout stratégique. [1]"
+A question goes one way: checked and analysed once into a :class:`~rag.query.Query`, embedded,
+retrieved (:class:`~rag.retrieval.Retriever`), composed (:mod:`rag.composer`) into an
+:class:`~rag.types.Answer`.
+
+>>> import tempfile, pathlib
+>>> corpus = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (corpus / "a.txt").write_text("Le sommet\\nPour Washington, l’enjeu est avant tout stratégique.")
+>>> engine = Engine.open(corpus / "index", corpus_dir=corpus, embedder=load_embedder("hash"), build=True)
+>>> engine.ask("Quel est l'enjeu pour Washington ?").text
+'Pour Washington, l’enjeu est avant tout stratégique. [1]'
 
 An engine is safe for concurrent questions: a question works on the index snapshot it started with,
 and an update builds a new snapshot on disk and swaps it in only when it is complete.
@@ -11,36 +18,37 @@ and an update builds a new snapshot on disk and swaps it in only when it is comp
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .answer import ComposerSettings, ExtractiveComposer
 from .chunking import Chunker
-from .config import MAX_QUESTION_CHARS, Settings
-from .embedding import Embedder
+from .composer import Composer, ExtractiveComposer, calibrations_for
+from .config import MAX_K, Settings
+from .corpus import load_file, safe_name, suffixes
+from .embedders.base import Embedder
+from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError
-from .indexing import IndexReport, ProgressFn, update_index
-from .loading import SUFFIXES, load_file
-from .models import load_embedder
+from .indexing import IndexReport, update_index
+from .query import QuestionAnalyzer, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store
-from .text import LexicalAnalyzer, detect_language, has_words, normalize, words
-from .types import Answer, Document
+from .store.disk import indexed_model_id
+from .text import LexicalAnalyzer
+from .types import Answer, Document, ProgressFn
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-_FOLLOW_UP_START = re.compile(
-    r"^\s*(et|mais|aussi|puis|and|what about|how about|who else|also|but)\b", re.IGNORECASE
-)
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # per file given to add_files
 
 
 @dataclass(frozen=True)
 class DocumentInfo:
+    """One indexed document, as listed by :meth:`Engine.documents`."""
+
     id: str
     title: str
     date: str
@@ -51,6 +59,8 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class IndexInfo:
+    """What :meth:`Engine.info` says of the index in use."""
+
     index_dir: str
     corpus_dir: str
     model_id: str
@@ -58,57 +68,52 @@ class IndexInfo:
     documents: int
     chunks: int
     built_at: str
-    chunker: dict
+    chunker: dict[str, Any]
     vector_index: str = "flat"  # or "ivf": approximate search, for stores of RAG_IVF_MIN vectors on
 
 
-def check_question(question: object) -> str:
-    """The question stripped, or a :class:`QuestionError` saying what is wrong with it."""
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError(
-            'the question is empty: type a question, e.g. "Quel est l\'enjeu pour Washington ?"'
-        )
-    question = question.strip()
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"the question has {len(question)} characters, over the limit of {MAX_QUESTION_CHARS}: shorten it"
-        )
-    if not has_words(question):
-        raise QuestionError(
-            f"the question {question[:40]!r} has no words (only punctuation or symbols): ask in words"
-        )
-    return question
+def embedder_name(settings: Settings, follow_index: bool = True) -> str:
+    """The model to embed with: the one asked for (argument or ``RAG_MODEL``), else (with
+    ``follow_index``) the one that built the index at ``settings.index_dir``, else the default."""
+    if settings.model:
+        return settings.model
+    if follow_index:
+        found = indexed_model_id(settings.index_dir)
+        if found:
+            return found
+    return DEFAULT_MODEL
 
 
-def follow_up_query(question: str, history: Sequence[str]) -> str:
-    """The search query for a question in a conversation: a short or elliptic follow-up
-    ("Et l'Australie ?", "Who else?") is searched together with the previous question.
+def embedder_for(settings: Settings, follow_index: bool = True) -> Embedder:
+    """The embedder for :func:`embedder_name` (nothing loads until the first text is embedded)."""
+    return load_embedder(embedder_name(settings, follow_index), settings.cache_dir, settings.backend)
 
-    >>> follow_up_query("Et l'Australie ?", ["Que veut l'UE ?"])
-    "Que veut l'UE ? Et l'Australie ?"
-    >>> follow_up_query("Quel est l'enjeu pour Washington ?", ["Que veut l'UE ?"])
-    "Quel est l'enjeu pour Washington ?"
-    """
-    previous = [h for h in history if h and h.strip()]
-    if not previous:
-        return question
-    if len(words(question)) <= 3 or _FOLLOW_UP_START.match(normalize(question)):
-        return f"{previous[-1].strip()} {question}"
-    return question
+
+def check_k(k: object) -> int:
+    """``k`` as a number of passages, or a :class:`QuestionError` naming the allowed range."""
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QuestionError(f"k={k!r} is not a whole number: use 1 to {MAX_K} passages")
+    if not 1 <= k <= MAX_K:
+        raise QuestionError(f"k={k} is out of range: use 1 to {MAX_K} passages")
+    return k
 
 
 class Engine:
     """Answers questions over one index. Create it with :meth:`open`."""
 
-    MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES  # per file given to add_files
-    UPLOAD_SUFFIXES = SUFFIXES  # the file types add_files accepts
+    MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: Store, composer: Composer | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.analyzer = LexicalAnalyzer()
+        self.questions = QuestionAnalyzer(self.analyzer)
         self.retrieval_settings = RetrievalSettings()
-        self.composer = ExtractiveComposer(embedder, self.analyzer, ComposerSettings())
+        self.composer: Composer = composer or ExtractiveComposer(
+            calibrations_for(calibration_key(embedder.model_id)), lexical=self.analyzer
+        )
         self._store = store
         self._write_lock = threading.Lock()
 
@@ -131,7 +136,7 @@ class Engine:
         """
         settings = settings or Settings.resolve(index_dir=index_dir, corpus_dir=corpus_dir, model=model)
         if embedder is None:
-            embedder = load_embedder(_model_for(settings, model), settings.cache_dir)
+            embedder = embedder_for(settings)
         try:
             store = Store.load(settings.index_dir, expected_model_id=embedder.model_id)
         except IndexNotFoundError:
@@ -149,33 +154,36 @@ class Engine:
             store = Store.load(settings.index_dir, expected_model_id=embedder.model_id)
         return cls(settings, embedder, store)
 
+    @property
+    def store(self) -> Store:
+        """The index snapshot questions are answered from now (an update swaps in a new one)."""
+        return self._store
+
+    @property
+    def upload_suffixes(self) -> tuple[str, ...]:
+        """The file types :meth:`add_files` accepts."""
+        return suffixes()
+
     # ----- questions -----------------------------------------------------------------------------
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer a question with cited sentences, or abstain. ``history``: previous questions."""
         question = check_question(question)
-        k = int(k or self.settings.k)
-        if not 1 <= k <= 50:
-            raise QuestionError(f"k={k} is out of range: use 1 to 50 passages")
+        k = check_k(self.settings.k if k is None else k)
         store = self._store  # one snapshot for the whole question
-        query = follow_up_query(question, history)
-        language = detect_language(question)
-        query_vector = self.embedder.embed_queries([query])[0]
-        retriever = Retriever(store, self.embedder, self.analyzer, self.retrieval_settings)
-        hits = retriever.search(query, k=k, query_vector=query_vector)
-        return self.composer.compose(
-            question, hits, store, language=language, query=query, query_vector=query_vector
-        )
+        query = self.questions.analyse(question, history)
+        vector = self.embedder.embed_queries([query.text])[0]
+        hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
+        return self.composer.compose(query, hits, store, vector)
 
     def warm_up(self) -> None:
         """Load the model and build the in-memory lexical indexes now rather than on the first
         question (the web app calls this in the background once it serves)."""
         store = self._store
-        query = "warm up"
-        vector = self.embedder.embed_queries([query])[0]
         # A term the index knows, so that the lexical search really builds its indexes.
-        term = next((terms[0] for terms in store.terms.values() if terms), query)
-        retriever = Retriever(store, self.embedder, self.analyzer, self.retrieval_settings)
-        retriever.search(term, k=1, query_vector=vector)
+        term = next((terms[0] for terms in store.terms.values() if terms), "warm up")
+        query = self.questions.analyse(term)
+        vector = self.embedder.embed_queries(["warm up"])[0]
+        Retriever(store, self.retrieval_settings).search(query, vector, k=1)
 
     def document(self, doc_id: str) -> Document:
         """The whole document (for showing a citation in context)."""
@@ -266,37 +274,5 @@ class Engine:
         return self.update(on_progress=on_progress)
 
 
-def safe_name(name: str) -> str:
-    """A plain file name for the corpus folder; paths, hidden names and other types are refused.
-
-    >>> safe_name("Mon article (2).txt")
-    'Mon_article_2.txt'
-    """
-    raw = str(name)
-    if "/" in raw or "\\" in raw or raw.startswith(".") or ".." in raw:
-        raise CorpusError(f"file name {raw!r} is not allowed: use a plain name without folders")
-    stem, dot, suffix = raw.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in SUFFIXES:
-        raise CorpusError(f"{raw!r}: unsupported file type (use {', '.join(SUFFIXES)})")
-    clean = re.sub(r"[^\w\-]+", "_", stem, flags=re.UNICODE).strip("_")[:80] or "article"
-    return f"{clean}.{suffix.lower()}"
-
-
 def _chunker(settings: Settings) -> Chunker:
     return Chunker(settings.chunk_size, settings.chunk_overlap)
-
-
-def _model_for(settings: Settings, explicit: str | None) -> str:
-    """The model to use: explicit, else the one that built the index, else settings (env/default)."""
-    if explicit:
-        return explicit
-    import os
-
-    if not os.environ.get("RAG_MODEL"):
-        from .store import read_manifest
-
-        try:
-            return str(read_manifest(Path(settings.index_dir))["embedder"]["model_id"])
-        except Exception:  # no index yet, or unreadable: loading it will report the real problem
-            pass
-    return settings.model

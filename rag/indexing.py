@@ -1,7 +1,7 @@
 """Sync a corpus with a saved index: embed what is new or changed, drop what was removed.
 
 >>> import tempfile, pathlib
->>> from rag.embedding import HashEmbedder
+>>> from rag.embedders import HashEmbedder
 >>> corpus = pathlib.Path(tempfile.mkdtemp()); _ = (corpus / "a.txt").write_text("Un article.")
 >>> report = update_index(corpus, pathlib.Path(tempfile.mkdtemp()) / "index", HashEmbedder())
 >>> (report.added, report.chunks_indexed, report.sentences_embedded)
@@ -14,32 +14,23 @@ import contextlib
 import fcntl
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .chunking import Chunker
-from .embedding import Embedder
+from .config import IVF_MIN_VECTORS
+from .corpus import Skipped, load_corpus
+from .embedders.base import Embedder
 from .errors import IndexMismatchError, IndexNotFoundError
-from .loading import Skipped, load_corpus
-from .store import IVF_MIN_VECTORS, Store
+from .store import Store
 from .text import LexicalAnalyzer
-from .types import Chunk, Document, Sentence
+from .types import Chunk, Document, Progress, ProgressFn, Sentence
 
 log = logging.getLogger(__name__)
-BATCH = 64
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step of an index update: ``done`` of ``total`` units of ``stage``."""
-
-    stage: str  # "load" | "embed" | "save"
-    done: int
-    total: int
-    message: str = ""
+BATCH = 64  # sentences per embedder call: progress is reported after each
 
 
 @dataclass(frozen=True)
@@ -47,7 +38,7 @@ class IndexReport:
     """What an update did. ``chunks_indexed`` counts the chunks of new or changed documents,
     ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors).
     ``skipped`` lists files that could not be read, with the reason. ``vector_index`` is ``"flat"``
-    (exact search) or ``"ivf"`` (a large store: see :meth:`Store.tune`)."""
+    (exact search) or ``"ivf"`` (a large store: see :meth:`rag.store.dense.DenseIndex.tune`)."""
 
     added: int
     updated: int
@@ -62,9 +53,6 @@ class IndexReport:
     skipped: tuple[Skipped, ...]
     index_dir: str
     vector_index: str = "flat"
-
-
-ProgressFn = Callable[[Progress], None]
 
 
 def _sentence_terms(
@@ -111,7 +99,7 @@ def update_index(
     Only new or changed documents are chunked, and only chunks whose text is new are embedded.
     ``rebuild=True`` starts from an empty index. The previous index stays live until the new one is
     complete. An index built by another embedder raises :class:`IndexMismatchError` (use ``rebuild``).
-    From ``ivf_min`` sentence vectors on, dense search uses an inverted file (see :meth:`Store.tune`).
+    From ``ivf_min`` sentence vectors on, dense search uses an inverted file (``RAG_IVF_MIN``).
     """
     started = time.perf_counter()
     chunker = chunker or Chunker()

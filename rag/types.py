@@ -6,6 +6,7 @@ returns an :class:`Answer` (with ``abstained=True``), never ``None`` or a string
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -107,3 +108,17 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long task (an index update, an evaluation): ``done`` of ``total`` units of
+    ``stage`` ("load", "embed", "save"; "ask" in ``rag eval``)."""
+
+    stage: str
+    done: int
+    total: int
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], None]

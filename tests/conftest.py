@@ -1,67 +1,22 @@
-"""Shared fixtures: small corpora in temporary folders and a deterministic fake embedder."""
+"""Fixtures: small corpora in temporary folders and a deterministic fake embedder (helpers.py
+holds the functions tests import)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import socket
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import write_corpus
 
-from rag.embedding import HashEmbedder
+from rag.embedders import HashEmbedder
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-SHARED_DATA = ROOT.parent / "shared" / "data"
-SEED_ID = "000_0f0c2d2dd870c47b.txt"
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never reach a model hub
 
 
 @pytest.fixture
 def embedder() -> HashEmbedder:
     return HashEmbedder(dim=128)
-
-
-def write_corpus(folder: Path) -> Path:
-    """A copy of the seed corpus plus a short weather article with front matter."""
-    shutil.copytree(SEEDS, folder)
-    (folder / "meteo.md").write_text(
-        "---\ntitle: Météo à Lyon\ndate: 2026-11-20\n---\n"
-        "Il pleuvra beaucoup à Lyon demain. Les températures baisseront nettement en soirée.\n",
-        encoding="utf-8",
-    )
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Launch a Gradio app of ui.app on a free local port; yields its URL, closes it after."""
-    from ui.app import launch_app
-
-    port = free_port()
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
 
 
 @pytest.fixture

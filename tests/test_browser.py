@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID, serving, write_corpus
+from helpers import SEED_ID, serving, write_corpus
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,12 +23,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("gradio")
 
 from rag import Engine  # noqa: E402
-from rag.embedding import HashEmbedder  # noqa: E402
+from rag.embedders import HashEmbedder  # noqa: E402
 from ui.app import build_app  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT = 20_000  # ms
 WASHINGTON = "Pour Washington, l’enjeu est avant tout stratégique."
+METEO_EXAMPLE = "Que disent les articles sur « Météo à Lyon » ?"  # from the newest article's title
 NEW_ARTICLE = (
     "La licorne de Brest\n"
     "La licorne de Brest a traversé la rade à la nage lundi matin. Les pêcheurs ont applaudi.\n"
@@ -96,8 +97,9 @@ def assert_nothing_ran(page) -> None:
 
 
 def test_question_streams_a_cited_answer_with_highlighted_sources(page, tmp_path: Path):
-    examples = page.locator("#rag-chat").get_by_text("Quel est l'enjeu pour Washington ?")
-    assert examples.count() >= 1  # example questions for the seed article on an empty chat
+    # an empty chat says what is indexed and offers questions about it, the newest article first
+    assert "2 articles" in page.locator("#rag-chat").inner_text()
+    assert page.locator("#rag-chat").get_by_text(METEO_EXAMPLE).count() >= 1
     # record every state of the answer while it streams in
     page.evaluate(
         """() => {
@@ -209,9 +211,9 @@ def test_upload_then_ask_and_malicious_text_stays_inert(page, tmp_path: Path):
 
 
 def test_examples_and_errors_in_the_page(page):
-    page.locator("#rag-chat").get_by_text("Combien de pays participent à la réunion ?").click()
+    page.locator("#rag-chat").get_by_text(METEO_EXAMPLE).click()
     page.wait_for_selector("#rag-chat .rag-answer .rag-query")
-    assert "Combien de pays" in page.locator("#rag-chat .rag-question").first.inner_text()
+    assert "Météo à Lyon" in page.locator("#rag-chat .rag-question").first.inner_text()
 
     page.fill("#rag-question textarea", "? ! ?")
     page.press("#rag-question textarea", "Enter")
@@ -228,7 +230,7 @@ def test_examples_and_errors_in_the_page(page):
 
     # the chat's clear button starts a new conversation: no history, examples again
     page.click("#rag-chat button[aria-label=Clear]")
-    page.locator("#rag-chat").get_by_text("Quel est l'enjeu pour Washington ?").wait_for()
+    page.locator("#rag-chat").get_by_text(METEO_EXAMPLE).wait_for()
     page.locator("#rag-article").get_by_text("Choisissez une source").wait_for()
     ask(page, "Et l'Union européenne ?")
     assert "« Et l'Union européenne ? »" in last_answer(page).locator(".rag-query").inner_text()

@@ -1,10 +1,10 @@
 import json
 
 import pytest
-from conftest import shared_file
+from helpers import shared_file
 
 from rag.chunking import Chunker
-from rag.loading import make_document
+from rag.corpus import make_document
 
 
 def test_offsets_are_exact_on_every_wikinews_article():

@@ -3,8 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rag.cli import main
 from rag.store import current_generation
+from ui.cli import main
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
@@ -43,7 +43,7 @@ def test_bad_question_exits_2_without_traceback(corpus: Path, index_dir: Path, m
     monkeypatch.setenv("RAG_MODEL", "hash")
     main(["index", "--corpus", str(corpus), "--index", str(index_dir)])
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "   ", "--index", str(index_dir)],
+        [sys.executable, "-m", "ui.cli", "ask", "   ", "--index", str(index_dir)],
         capture_output=True,
         text=True,
         env={**__import__("os").environ, "RAG_MODEL": "hash"},
@@ -56,7 +56,7 @@ def test_a_fresh_rag_ask_prints_the_answer_and_nothing_else(corpus: Path, index_
     main(["index", "--corpus", str(corpus), "--index", str(index_dir)])
     question = "Quel est l'enjeu pour Washington ?"
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", question, "--index", str(index_dir)],
+        [sys.executable, "-m", "ui.cli", "ask", question, "--index", str(index_dir)],
         capture_output=True,
         text=True,
         env={**__import__("os").environ, "RAG_MODEL": "hash"},

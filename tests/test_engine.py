@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID
+from helpers import SEED_ID
 
 import rag
 from rag import Engine
@@ -124,12 +124,12 @@ def test_bad_upload_is_refused_and_nothing_indexed_is_lost(engine: Engine, tmp_p
 def test_warm_up_does_the_first_question_s_loading_work(corpus: Path, index_dir: Path, embedder):
     Engine.open(index_dir, corpus_dir=corpus, embedder=embedder, build=True)
     engine = Engine.open(index_dir, embedder=embedder)  # a fresh load: nothing built in memory yet
-    store = engine._store
-    assert store._doc_bm25 is None
+    store = engine.store
+    assert store.lexical.built == (True, False)  # the chunk BM25 is read from disk, not the documents'
     before = embedder.calls
     engine.warm_up()
     assert embedder.calls == before + 1  # the query encoder ran once
-    assert store._bm25 is not None and store._doc_bm25 is not None  # both lexical indexes are built
+    assert store.lexical.built == (True, True)  # both lexical indexes are built
     assert engine.ask("Quel est l'enjeu pour Washington ?").citations  # and questions still work
 
 
@@ -140,26 +140,19 @@ def test_info_and_documents(engine: Engine):
     assert docs["meteo.md"].title == "Météo à Lyon" and docs["meteo.md"].date == "2026-11-20"
 
 
-def test_public_surface_is_small_and_importable():
-    assert sorted(rag.__all__) == sorted(
-        [
-            "Answer",
-            "Citation",
-            "Document",
-            "DocumentInfo",
-            "Engine",
-            "Hit",
-            "IndexInfo",
-            "IndexReport",
-            "Progress",
-            "RagError",
-            "Settings",
-            "ask",
-            "update_index",
-        ]
-    )
-    for name in rag.__all__:
-        assert getattr(rag, name) is not None
+def test_public_surface_is_what_all_says():
+    import inspect
+
+    bound = {
+        name for name, value in vars(rag).items() if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    assert set(rag.__all__) == bound  # nothing public is left out of __all__, nothing in it is missing
+    assert len(rag.__all__) == len(set(rag.__all__))
+    errors = {
+        n for n in rag.__all__ if isinstance(getattr(rag, n), type) and issubclass(getattr(rag, n), Exception)
+    }
+    assert errors == {c.__name__ for c in [rag.RagError, *rag.RagError.__subclasses__()]}  # every error class
+    assert {"Chunk", "Skipped", "load_embedder", "Embedder"} <= set(rag.__all__)
 
 
 def test_importing_rag_loads_no_heavy_module():

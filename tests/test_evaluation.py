@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SEED_ID, SEEDS, shared_file
+from helpers import ROOT, SEED_ID, SEEDS, shared_file
 
-from rag.cli import main as cli_main
-from rag.embedding import HashEmbedder
+from rag.embedders import HashEmbedder
 from rag.errors import CorpusError, RagError
 from rag.evaluation import (
     CachingEmbedder,
@@ -26,6 +25,7 @@ from rag.evaluation import (
 )
 from rag.text import detect_language
 from rag.types import Answer, Chunk, Hit
+from ui.cli import main as cli_main
 
 SEED_QA = ROOT / "eval" / "seed_questions.jsonl"
 

@@ -3,9 +3,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID, shared_file
+from helpers import SEED_ID, shared_file
 
-from rag.embedding import HashEmbedder
+from rag.embedders import HashEmbedder
 from rag.errors import IndexMismatchError
 from rag.indexing import update_index
 from rag.store import Store
@@ -97,7 +97,7 @@ def test_failure_while_saving_leaves_the_previous_index_intact(corpus: Path, ind
     def broken_write_json(path, obj):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rag.store, "_write_json", broken_write_json)
+    monkeypatch.setattr(rag.store, "write_json", broken_write_json)  # the manifest, written last
     with pytest.raises(OSError):
         update_index(corpus, index_dir, embedder)
     monkeypatch.undo()

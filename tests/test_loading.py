@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.corpus import load_corpus, load_file
 from rag.errors import CorpusError
-from rag.loading import load_corpus, load_file
 
 
 def test_each_format_loads_with_metadata(tmp_path: Path):

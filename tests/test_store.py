@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rag.chunking import Chunker
-from rag.embedding import HashEmbedder
+from rag.corpus import make_document
+from rag.embedders import HashEmbedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from rag.loading import make_document
 from rag.store import Store, current_generation
 from rag.text import LexicalAnalyzer
 
@@ -192,8 +192,9 @@ def test_the_inverted_file_keeps_its_lists_until_the_store_doubles(embedder):
     old.tune(ivf_min=200)
     grown = _many(embedder, 70)  # as update_index does: a new store, then tune like the old one
     assert grown.tune(ivf_min=200, like=old) == "ivf"
+
     def centroids(store: Store) -> np.ndarray:
-        quantizer = faiss.downcast_index(store._vectors.quantizer)
+        quantizer = faiss.downcast_index(store.dense.index.quantizer)
         return quantizer.reconstruct_n(0, quantizer.ntotal)
 
     assert np.array_equal(centroids(grown), centroids(old))
@@ -223,7 +224,7 @@ def test_dense_search_ranks_chunks_by_their_best_sentence(embedder):
     short = " ".join(f"Gare {i} au port." for i in range(30))
     spanning = " ".join(f"le marché numéro {i} et la gare" for i in range(16)) + "."
     store = _store(embedder, {"long": f"{short} {spanning.capitalize()}", **TEXTS})
-    assert max(len(chunks) for chunks in store._sentence_chunks.values()) >= 3
+    assert max(len(chunks) for chunks in store.tables.sentence_chunk_ids.values()) >= 3
     q = embedder.embed_queries(["le marché numéro 7 près de la gare"])[0]
     for n in (1, 5, len(store.sentences)):  # the last searches every sentence: all chunks, exactly
         found = store.search_dense(q, n)
@@ -235,4 +236,3 @@ def test_dense_search_ranks_chunks_by_their_best_sentence(embedder):
     assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "new"
     store.remove("new")
     assert [c for c, _ in store.search_dense(q, 3)] == [c for c, _ in _best_sentence_ranking(store, q)[:3]]
-

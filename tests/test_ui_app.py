@@ -8,14 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import SEED_ID, free_port, serving, write_corpus
+from helpers import SEED_ID, free_port, serving, write_corpus
 
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 from rag import Answer, Citation, Document, Engine, RagError  # noqa: E402
-from rag.embedding import HashEmbedder  # noqa: E402
-from ui.app import answer_stream, build_app, serve  # noqa: E402
+from rag.embedders import HashEmbedder  # noqa: E402
+from ui.app import build_app, serve  # noqa: E402
+from ui.handlers import answer_stream  # noqa: E402
 
 pytestmark = [  # raised inside gradio's queue, not by this project
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -122,7 +123,7 @@ def test_serve_prints_the_address(engine: Engine, capsys, monkeypatch):
     for thread in threading.enumerate():  # the model was warmed up in the background
         if thread.name == "rag-warm-up":
             thread.join(30)
-    assert engine._store._doc_bm25 is not None
+    assert engine.store.lexical.built == (True, True)
     with socket.socket() as s:  # closed again once serving stops
         s.bind(("127.0.0.1", port))
 
@@ -135,13 +136,16 @@ def test_serve_reports_a_busy_port(engine: Engine):
             serve(engine, host="127.0.0.1", port=s.getsockname()[1])
 
 
-def test_ui_module_imports_only_public_rag_names():
+def test_the_web_app_imports_only_public_rag_names():
     import rag
 
-    source = (Path(__file__).resolve().parent.parent / "ui" / "app.py").read_text(encoding="utf-8")
-    imported = [line for line in source.splitlines() if line.startswith(("from rag", "import rag"))]
-    assert imported == ["from rag import Engine, Progress, RagError  # noqa: E402"]
-    assert {"Engine", "Progress", "RagError"} <= set(rag.__all__)
+    for name in ("app.py", "handlers.py", "render.py"):
+        source = (Path(__file__).resolve().parent.parent / "ui" / name).read_text(encoding="utf-8")
+        imported = [line for line in source.splitlines() if line.startswith(("from rag", "import rag"))]
+        for line in imported:
+            assert line.startswith("from rag import "), line
+            names = line.removeprefix("from rag import ").split("#")[0].split(",")
+            assert {n.strip() for n in names} <= set(rag.__all__), line
 
 
 class TwoSentenceEngine:
@@ -168,7 +172,7 @@ class TwoSentenceEngine:
 
 
 def test_answer_streams_sentence_by_sentence_then_shows_sources(monkeypatch):
-    monkeypatch.setattr("ui.app.STREAM_DELAY", 0)
+    monkeypatch.setattr("ui.handlers.STREAM_DELAY", 0)
     engine = TwoSentenceEngine()
     steps = list(answer_stream(engine, "Et ça ?", 3, ["Avant ?"]))
     assert engine.asked == [("Et ça ?", 3, ["Avant ?"])]

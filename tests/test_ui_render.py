@@ -251,14 +251,17 @@ def test_documents_and_info_tables_escape_titles():
     assert "approximate search" in render.info_html(SimpleNamespace(**{**vars(info), "vector_index": "ivf"}))
 
 
-def test_example_questions_use_the_seed_or_sanitised_titles():
-    seed = doc(render.SEED_ID, "À Washington, une réunion internationale sans précédent…")
-    assert render.example_questions([seed])[0] == "Quel est l'enjeu pour Washington ?"
-    questions = render.example_questions(
-        [doc("m.md", "Météo à Lyon"), doc("e.md", EVIL_TITLE), doc("x", "<>")]
+def test_example_questions_come_from_the_newest_articles_with_sanitised_titles():
+    seed = doc(
+        "000.txt", "À Washington, une réunion internationale sans précédent réunit plus d’une cinquantaine"
     )
-    assert questions[0] == "Que disent les articles sur « Météo à Lyon » ?"
-    assert len(questions) == 2
+    questions = render.example_questions(
+        [seed, doc("m.md", "Météo à Lyon", date="2026-11-20"), doc("e.md", EVIL_TITLE), doc("x", "<>")]
+    )
+    assert questions[0] == "Que disent les articles sur « Météo à Lyon » ?"  # the only dated one: newest
+    ten_words = "À Washington, une réunion internationale sans précédent réunit plus d’une"
+    assert questions[1] == f"Que disent les articles sur « {ten_words} » ?"
+    assert len(questions) == 3
     for q in questions:
         assert not set(q) & set("<>[]()*`$=\\{}")
     assert render.example_questions([]) == []

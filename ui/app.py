@@ -1,50 +1,36 @@
-"""The Gradio web chat over a shared :class:`rag.Engine`.
+"""The Gradio web chat over a shared :class:`rag.Engine`: the page's layout, and serving it.
 
->>> # from rag import Engine; from ui.app import serve
->>> # serve(Engine.open("index"), host="127.0.0.1", port=7860)   # prints the address and blocks
-
-``build_app(engine)`` returns the :class:`gradio.Blocks` (queue enabled); ``launch_app(app, …)``
+``serve(engine, host, port)`` (used by ``rag serve``) prints the address and blocks;
+``build_app(engine)`` returns the :class:`gradio.Blocks` (queue enabled) and ``launch_app(app, …)``
 starts it with the page's CSS and upload limit (tests use it with ``prevent_thread_lock=True``).
+What each event does is in :mod:`ui.handlers`, all markup in :mod:`ui.render`.
 
 The app has two tabs. *Chat*: questions in French or English, answers streamed sentence by sentence
 with ``[n]`` markers, the search query used, and source cards (title, date, file, passage with the
 quote in ``<mark>``); a side panel opens the whole article with the quote highlighted and scrolled
-into view. *Articles*: index facts, the indexed documents, upload (``.txt``, ``.md``, ``.html``,
-``.jsonl``) with a progress bar, and removal. The same question function is the API endpoint
-``/ask`` (``gradio_client.Client(url).predict(question, k, api_name="/ask")`` returns the JSON of
+into view. The welcome text and the example questions come from the articles indexed. *Articles*:
+index facts, the indexed documents, upload (the corpus formats) with a progress bar, and removal.
+The question function is also the API endpoint ``/ask``
+(``gradio_client.Client(url).predict(question, k, history, api_name="/ask")`` returns the JSON of
 ``Answer.to_dict()``).
-
-All text from articles or people is escaped by :mod:`ui.render` before it becomes markup.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr
 
-import gradio as gr  # noqa: E402
+from rag import Engine, RagError
 
-from rag import Engine, Progress, RagError  # noqa: E402
-
-from . import render  # noqa: E402
+from . import render
+from .handlers import Components, Handlers
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = Engine.MAX_UPLOAD_BYTES  # per file, checked before the engine sees it
-MAX_UPLOAD_FILES = 50
-UPLOAD_TYPES = list(Engine.UPLOAD_SUFFIXES)
-STREAM_DELAY = 0.05  # seconds between streamed sentences
 CONCURRENCY = 8  # questions answered at once (the engine is safe for concurrent questions)
-COMPOSERS = ["extractive"]
-STAGES = {"load": "Lecture des fichiers", "embed": "Calcul des vecteurs", "save": "Enregistrement"}
 
 CSS = """
 .rag-question { white-space: normal; }
@@ -91,227 +77,11 @@ requestAnimationFrame(show);
 """
 
 
-# ----- helpers shared by the events ---------------------------------------------------------------
-def _texts(engine: Engine, answer: dict[str, Any]) -> dict[str, str]:
-    """The current text of every document an answer cites (missing documents are left out)."""
-    texts: dict[str, str] = {}
-    for c in [*answer.get("citations", ()), *answer.get("related", ())]:
-        if c["doc_id"] not in texts:
-            try:
-                texts[c["doc_id"]] = engine.document(c["doc_id"]).text
-            except RagError:
-                pass
-    return texts
-
-
-def _cited(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(answer.get("related" if answer.get("abstained") else "citations") or ())
-
-
-def _article_for(engine: Engine, citation: dict[str, Any] | None) -> str:
-    if not citation:
-        return render.article_html(None)
-    try:
-        doc = asdict(engine.document(citation["doc_id"]))
-    except RagError as exc:
-        return render.error_html(str(exc))
-    if render.quote_matches(citation, doc["text"]):
-        return render.article_html(doc, int(citation["start"]), int(citation["end"]))
-    return render.article_html(doc)
-
-
-def _pick_update(cited: Sequence[dict[str, Any]], abstained: bool = False) -> Any:
-    label = "Sources — cliquez pour lire l'article entier (open the article)"
-    if abstained:
-        label = "Passages proches — cliquez pour lire l'article (related passages)"
-    choices = [(render.citation_label(c), i) for i, c in enumerate(cited)]
-    return gr.Radio(choices=choices, value=0 if choices else None, label=label)
-
-
-def _corpus_views(engine: Engine) -> tuple[str, str, Any, Any]:
-    """Index facts, document table, removal choices and chat examples for the current corpus."""
-    documents = engine.documents()
-    choices = [(render.document_label(d.title, d.id), d.id) for d in documents]
-    examples = [{"text": q} for q in render.example_questions(documents)]
-    return (
-        render.info_html(engine.info()),
-        render.documents_html(documents),
-        gr.Dropdown(choices=choices, value=None),
-        gr.Chatbot(examples=examples or None),  # type: ignore[arg-type]  # TypedDict of {"text": str}
-    )
-
-
-def ask_json(
-    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
-) -> dict:
-    """The answer as the JSON dict of ``Answer.to_dict()`` (the ``/ask`` API)."""
-    answer = engine.ask(question, k=int(k) if k else None, history=list(history or ()))
-    return answer.to_dict()
-
-
-class Step(NamedTuple):
-    """One state of the assistant's bubble while an answer streams in."""
-
-    html: str
-    answer: dict[str, Any] | None  # None while searching
-    done: bool  # the complete answer, with its query and sources
-
-
-def answer_stream(
-    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
-) -> Iterator[Step]:
-    """The assistant's chat bubble as it grows: a "searching" bubble, then the answer one more
-    sentence (with its markers) at a time, the last step complete with the search query used and
-    the sources. Raises the engine's :class:`RagError`."""
-    yield Step('<div class="rag-pending">Recherche dans les articles…</div>', None, False)
-    data = ask_json(engine, question, k, history)
-    texts = _texts(engine, data)
-    for prefix in render.stream_prefixes(data["text"])[:-1]:
-        yield Step(render.message_html(data, texts, partial_text=prefix), data, False)
-        time.sleep(STREAM_DELAY)
-    yield Step(render.message_html(data, texts), data, True)
-
-
-# ----- the app ----------------------------------------------------------------------------------
 def build_app(engine: Engine) -> gr.Blocks:
     """The web chat over ``engine`` (shared by every visitor), with the queue enabled."""
-    default_k = max(1, min(20, int(getattr(engine.settings, "k", 5) or 5)))
+    default_k = max(1, min(20, engine.settings.k))
     documents = engine.documents()
-
-    def chat(question: str, messages: list, turns: list, k: float, composer: str) -> Iterator[dict[Any, Any]]:
-        question = (question or "").strip()
-        messages = list(messages or [])
-        if not question:
-            gr.Warning("La question est vide : tapez une question (the question is empty).")
-            yield {chatbot: messages}
-            return
-        history = [t["question"] for t in turns or []]
-        base = [*messages, {"role": "user", "content": render.question_html(question)}]
-        data: dict[str, Any] | None = None
-        update: dict[Any, Any] = {question_box: ""}  # the question leaves the box with the first bubble
-        try:
-            for step in answer_stream(engine, question, k, history):
-                update[chatbot] = [*base, {"role": "assistant", "content": step.html}]
-                if step.done:  # the complete bubble goes out together with the sources panel
-                    data = step.answer
-                    break
-                yield update
-                update = {}
-        except RagError as exc:
-            gr.Warning(str(exc))
-            yield {chatbot: [*base, {"role": "assistant", "content": render.error_html(str(exc))}]}
-            return
-        except Exception as exc:  # keep the page (and server) alive whatever happens
-            log.exception("question failed: %r", question)
-            message = f"Erreur inattendue (unexpected error): {type(exc).__name__}"
-            gr.Warning(message)
-            yield {chatbot: [*base, {"role": "assistant", "content": render.error_html(message)}]}
-            return
-        assert data is not None  # the complete answer is shown: remember it, open its first source
-        cited = _cited(data)
-        turn = {"question": question, "answer": data, "message": len(base)}
-        update[turns_state] = [*(turns or []), turn]
-        update[pick] = _pick_update(cited, bool(data["abstained"]))
-        update[picked] = cited
-        update[article] = _article_for(engine, cited[0] if cited else None)
-        yield update
-
-    def open_pick(index: int | None, cited: list) -> str:
-        if index is None or not cited or not 0 <= int(index) < len(cited):
-            return render.article_html(None)
-        return _article_for(engine, cited[int(index)])
-
-    def select_turn(turns: list, evt: gr.SelectData) -> tuple[Any, list, str]:
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        for turn in turns or []:
-            if index in (turn["message"], turn["message"] - 1):
-                cited = _cited(turn["answer"])
-                return (
-                    _pick_update(cited, bool(turn["answer"]["abstained"])),
-                    cited,
-                    _article_for(engine, cited[0] if cited else None),
-                )
-        return gr.skip(), gr.skip(), gr.skip()
-
-    def use_example(evt: gr.SelectData) -> str:
-        value = evt.value if isinstance(evt.value, dict) else {}
-        return str(value.get("text", ""))
-
-    def clear_chat() -> tuple[list, list, Any, list, str]:
-        return [], [], gr.Radio(choices=[], value=None), [], render.article_html(None)
-
-    def refresh() -> tuple[str, str, Any, Any]:
-        return _corpus_views(engine)
-
-    def add_files(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        def done(status: str) -> tuple:
-            return (status, *_corpus_views(engine), None)
-
-        def refused(message: str) -> tuple:
-            gr.Warning(message)
-            return (render.error_html(message), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-
-        paths = [str(p) for p in paths or []]
-        if not paths:
-            return refused("Choisissez d'abord un ou plusieurs fichiers (choose files first).")
-        if len(paths) > MAX_UPLOAD_FILES:
-            return refused(f"{len(paths)} fichiers : {MAX_UPLOAD_FILES} au plus à la fois.")
-        names = [Path(p).name for p in paths]
-        for path, name in zip(paths, names):
-            size = Path(path).stat().st_size if Path(path).exists() else 0
-            if size > MAX_UPLOAD_BYTES:
-                return refused(
-                    f"{name} : {size / 1024 / 1024:.1f} Mo, au-delà de la limite de "
-                    f"{MAX_UPLOAD_BYTES // 1024 // 1024} Mo par fichier (file too large)."
-                )
-        progress(0.0, desc="Vérification des fichiers…")
-
-        def on_progress(event: Progress) -> None:  # (its message names server paths: not shown)
-            desc = STAGES.get(event.stage, event.stage)
-            if event.total:
-                progress(
-                    (event.done, event.total),
-                    desc=desc,
-                    unit="étapes" if event.stage != "embed" else "passages",
-                )
-            else:
-                progress(0.0, desc=desc)
-
-        try:
-            report = engine.add_files(paths, names=names, on_progress=on_progress)
-        except RagError as exc:
-            return refused(str(exc))
-        except Exception as exc:
-            log.exception("upload failed: %s", names)
-            return refused(f"Erreur inattendue (unexpected error): {type(exc).__name__}")
-        lines = [
-            f"✓ {len(names)} fichier(s) indexé(s) : {report.added} nouveau(x), {report.updated} mis à jour, "
-            f"{report.sentences_embedded} phrases vectorisées. Vous pouvez poser vos questions dès à présent."
-        ]
-        lines += [f"⚠ ignoré {s.path} : {s.reason}" for s in report.skipped]
-        return done('<div class="rag-status-ok">' + "<br>".join(render.escape(x) for x in lines) + "</div>")
-
-    def remove_doc(doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        if not doc_id:
-            gr.Warning("Choisissez l'article à supprimer (choose an article).")
-            return (gr.skip(),) * 5
-        progress(0.0, desc="Suppression…")
-        try:
-            engine.remove_document(doc_id)
-        except RagError as exc:
-            gr.Warning(str(exc))
-            return (render.error_html(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-        status = f'<div class="rag-status-ok">✓ {render.escape(doc_id)} supprimé (removed).</div>'
-        return (status, *_corpus_views(engine))
-
-    def api_ask(question: str, k: int = default_k, history: list[str] | None = None) -> dict:
-        """Answer a question from the articles: the JSON of rag's Answer (text with [n] markers,
-        citations with verbatim quotes and offsets, abstained, related, query, hits)."""
-        try:
-            return ask_json(engine, question, k, history or ())
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
-
+    max_mb = engine.MAX_UPLOAD_BYTES // 1024 // 1024
     with gr.Blocks(title="rag — questions sur les articles", analytics_enabled=False) as app:
         gr.Markdown(
             "## Questions sur les articles\n"
@@ -328,7 +98,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                         elem_id="rag-chat",
                         height=560,
                         examples=[{"text": q} for q in render.example_questions(documents)] or None,
-                        placeholder="Posez une question sur les articles, ou choisissez un exemple.",
+                        placeholder=render.welcome_text(documents),
                         latex_delimiters=[],
                         sanitize_html=True,
                         feedback_options=None,
@@ -346,21 +116,9 @@ def build_app(engine: Engine) -> gr.Blocks:
                         )
                         send = gr.Button("Envoyer", variant="primary", scale=1, elem_id="rag-send")
                     with gr.Accordion("Réglages (settings)", open=False):
-                        with gr.Row():
-                            k_slider = gr.Slider(
-                                1,
-                                20,
-                                value=default_k,
-                                step=1,
-                                label="Passages recherchés (k)",
-                                elem_id="rag-k",
-                            )
-                            composer = gr.Dropdown(
-                                COMPOSERS,
-                                value=COMPOSERS[0],
-                                label="Composition de la réponse",
-                                info="extractive : phrases citées telles quelles",
-                            )
+                        k_slider = gr.Slider(
+                            1, 20, value=default_k, step=1, label="Passages recherchés (k)", elem_id="rag-k"
+                        )
                         clear = gr.Button("Nouvelle conversation (clear)", size="sm")
                 with gr.Column(scale=2, min_width=300):
                     pick = gr.Radio(
@@ -380,12 +138,12 @@ def build_app(engine: Engine) -> gr.Blocks:
                 docs = gr.HTML(render.documents_html(documents), elem_id="rag-docs")
                 gr.Markdown(
                     "### Ajouter des articles\n"
-                    "`.txt`, `.md` (front matter `title`/`date`), `.html`, `.jsonl` "
-                    f"(one article per line) — {MAX_UPLOAD_BYTES // 1024 // 1024} Mo au plus par fichier."
+                    f"{render.escape(', '.join(engine.upload_suffixes))} — `.md` with front matter "
+                    f"`title`/`date`, `.jsonl` one article per line — {max_mb} Mo au plus par fichier."
                 )
                 files = gr.File(
                     file_count="multiple",
-                    file_types=UPLOAD_TYPES,
+                    file_types=list(engine.upload_suffixes),
                     type="filepath",
                     label="Fichiers",
                     elem_id="rag-files",
@@ -397,42 +155,50 @@ def build_app(engine: Engine) -> gr.Blocks:
                     remove_pick = gr.Dropdown(choices=[], label="Article", scale=4, elem_id="rag-remove-pick")
                     remove = gr.Button("Supprimer (remove)", variant="stop", scale=1, elem_id="rag-remove")
 
-        chat_inputs = [question_box, chatbot, turns_state, k_slider, composer]
-        chat_outputs = [question_box, chatbot, turns_state, pick, picked, article]
-        private: dict[str, Any] = {"api_visibility": "private"}
-        question_box.submit(chat, chat_inputs, chat_outputs, show_progress="hidden", **private)
-        send.click(chat, chat_inputs, chat_outputs, show_progress="hidden", **private)
-        chatbot.example_select(use_example, None, [question_box], **private).then(
-            chat, chat_inputs, chat_outputs, show_progress="hidden", **private
+        c = Components(
+            chatbot=chatbot,
+            question_box=question_box,
+            k_slider=k_slider,
+            turns_state=turns_state,
+            picked=picked,
+            pick=pick,
+            article=article,
+            info=info,
+            docs=docs,
+            files=files,
+            status=status,
+            remove_pick=remove_pick,
         )
-        chatbot.select(select_turn, [turns_state], [pick, picked, article], **private)
-        pick.input(open_pick, [pick, picked], [article], show_progress="hidden", **private)
-        clear.click(clear_chat, None, [chatbot, turns_state, pick, picked, article], **private)
-        chatbot.clear(clear_chat, None, [chatbot, turns_state, pick, picked, article], **private)
-        corpus_outputs = [info, docs, remove_pick, chatbot]
-        add.click(
-            add_files,
-            [files],
-            [status, *corpus_outputs, files],
-            show_progress_on=[files],
-            concurrency_limit=1,
-            concurrency_id="corpus",
-            **private,
-        )
-        remove.click(
-            remove_doc,
-            [remove_pick],
-            [status, *corpus_outputs],
-            show_progress_on=[status],
-            concurrency_limit=1,
-            concurrency_id="corpus",
-            **private,
-        )
-        app.load(refresh, None, corpus_outputs, **private)
-        gr.api(api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
-
+        _wire(Handlers(engine, c), c, send, clear, add, remove, app)
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
+
+
+def _wire(h: Handlers, c: Components, send: Any, clear: Any, add: Any, remove: Any, app: gr.Blocks) -> None:
+    """Connect the events to their handlers. The UI's own events are private: the one API is /ask."""
+    chat_inputs = [c.question_box, c.chatbot, c.turns_state, c.k_slider]
+    chat_outputs = [c.question_box, c.chatbot, c.turns_state, c.pick, c.picked, c.article]
+    private: dict[str, Any] = {"api_visibility": "private"}
+    c.question_box.submit(h.chat, chat_inputs, chat_outputs, show_progress="hidden", **private)
+    send.click(h.chat, chat_inputs, chat_outputs, show_progress="hidden", **private)
+    c.chatbot.example_select(h.use_example, None, [c.question_box], **private).then(
+        h.chat, chat_inputs, chat_outputs, show_progress="hidden", **private
+    )
+    c.chatbot.select(h.select_turn, [c.turns_state], [c.pick, c.picked, c.article], **private)
+    c.pick.input(h.open_pick, [c.pick, c.picked], [c.article], show_progress="hidden", **private)
+    cleared = [c.chatbot, c.turns_state, c.pick, c.picked, c.article]
+    clear.click(h.clear_chat, None, cleared, **private)
+    c.chatbot.clear(h.clear_chat, None, cleared, **private)
+    corpus_outputs = [c.info, c.docs, c.remove_pick, c.chatbot]
+    corpus: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "corpus", **private}
+    add.click(
+        h.add_files, [c.files], [c.status, *corpus_outputs, c.files], show_progress_on=[c.files], **corpus
+    )
+    remove.click(
+        h.remove_doc, [c.remove_pick], [c.status, *corpus_outputs], show_progress_on=[c.status], **corpus
+    )
+    app.load(h.corpus_views, None, corpus_outputs, **private)
+    gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
 
 
 def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
@@ -441,7 +207,7 @@ def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860,
         "server_name": host,
         "server_port": port,
         "css": CSS,
-        "max_file_size": 4 * MAX_UPLOAD_BYTES,  # bigger files are cut off by Gradio itself
+        "max_file_size": 4 * Engine.MAX_UPLOAD_BYTES,  # bigger files are cut off by Gradio itself
         "show_error": True,
     }
     options.update(kwargs)

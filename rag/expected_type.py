@@ -1,5 +1,5 @@
-"""What kind of answer a question asks for, and whether a sentence offers one: the classic
-"answer type" signal of extractive QA, with rules instead of a model.
+"""The expected answer type: what kind of answer a question asks for, and whether a sentence offers
+one, the classic signal of extractive QA, with rules instead of a model.
 
 "Quand…" / "When…" wants a date, "Combien…" / "How many…" a number, "Qui…" / "Who…" a name,
 "Où…" / "Where…" a place; "How far…" / "Quelle masse…" a number with a unit of distance, mass,

@@ -1,7 +1,9 @@
 """The ``rag`` command: index, ask, chat, serve, eval.
 
-Every :class:`RagError` becomes a one-line message on stderr and exit status 2. Progress bars are
-drawn here (on a terminal), never in the library.
+The command line is the one layer that sees both the library (``rag``, its public names) and the
+web app (``ui.app``, imported only by ``rag serve``). Every :class:`RagError` becomes a one-line
+message on stderr and exit status 2. Progress bars are drawn here (on a terminal), never in the
+library, which only reports :class:`~rag.Progress` events.
 """
 
 from __future__ import annotations
@@ -12,33 +14,35 @@ import logging
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .engine import Engine
-from .errors import RagError
-from .indexing import IndexReport, Progress, update_index
-from .types import Answer
+from rag import Answer, Engine, IndexReport, Progress, RagError, Settings, SettingsError, update_index
+
+# Bars drawn per stage of the library's progress events: (label, unit).
+_BARS = {"embed": ("embedding sentences", "sentence"), "ask": ("asking", "q")}
 
 
-def progress_bar(enabled: bool, label: str = "embedding sentences") -> tuple[Any, Any]:
-    """A progress callback drawing a tqdm bar of embedding progress, and a function closing it."""
+def progress_bar(enabled: bool, label: str | None = None) -> tuple[Callable[[Progress], None] | None, Any]:
+    """A progress callback drawing one tqdm bar per stage of the events it gets (embedding, asking),
+    and a function closing them. ``label`` overrides the embedding bar's label."""
     if not enabled:
         return None, lambda: None
     from tqdm import tqdm
 
-    bars: dict[str, Any] = {}
+    bars: dict[tuple[str, str], Any] = {}
 
     def on_progress(event: Progress) -> None:
-        if event.stage != "embed" or event.total == 0:
+        if event.stage not in _BARS or event.total == 0:
             return
-        bar = bars.get(event.stage)
+        key = (event.stage, event.message if event.stage == "ask" else "")
+        bar = bars.get(key)
         if bar is None:
-            bar = bars[event.stage] = tqdm(
-                total=event.total, desc=label, unit="sentence", file=sys.stderr
-            )
+            desc, unit = _BARS[event.stage]
+            desc = event.message or desc if event.stage == "ask" else label or desc
+            bar = bars[key] = tqdm(total=event.total, desc=desc, unit=unit, file=sys.stderr)
         bar.update(event.done - bar.n)
 
     def close() -> None:
@@ -55,17 +59,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None),
         chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
+        k=getattr(args, "k", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
     )
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .chunking import Chunker
-    from .engine import _model_for
-    from .models import load_embedder
+    from rag.chunking import Chunker
+    from rag.engine import embedder_for
 
     settings = _settings(args)
-    model = args.model or (settings.model if args.rebuild else _model_for(settings, None))
-    embedder = load_embedder(model, settings.cache_dir)
+    embedder = embedder_for(settings, follow_index=not args.rebuild)
     on_progress, close = progress_bar(sys.stderr.isatty() and not args.json)
     try:
         report = update_index(
@@ -114,8 +119,8 @@ def format_answer(answer: Answer, width: int = 100) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    engine = Engine.open(settings.index_dir, model=args.model, settings=settings)
-    answer = engine.ask(args.question, k=args.k)
+    engine = Engine.open(settings=settings)
+    answer = engine.ask(args.question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -127,7 +132,7 @@ def _open_or_build(args: argparse.Namespace) -> Engine:
     settings = _settings(args)
     on_progress, close = progress_bar(sys.stderr.isatty())
     try:
-        return Engine.open(settings=settings, model=args.model, build=True, on_progress=on_progress)
+        return Engine.open(settings=settings, build=True, on_progress=on_progress)
     finally:
         close()
 
@@ -158,14 +163,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("the web UI is not available here; starting the terminal chat instead", file=sys.stderr)
         return cmd_chat(args)
     engine = _open_or_build(args)
-    serve(engine, host=args.host, port=args.port)
+    serve(engine, host=engine.settings.host, port=engine.settings.port)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import main as eval_main
+    from rag.engine import embedder_for
+    from rag.evaluation import DEFAULT_SEED, evaluate, format_table, load_qa
 
-    return eval_main(args)
+    json_out = args.json_out
+    if json_out and not Path(json_out).resolve().parent.is_dir():
+        raise SettingsError(f"--json {json_out}: its folder does not exist; create it or write elsewhere")
+    items = load_qa(args.qa)
+    settings = Settings.resolve(model=args.model)
+    embedder = embedder_for(settings, follow_index=False)
+    on_progress, close = progress_bar(sys.stderr.isatty(), "indexing contexts")
+    try:
+        result = evaluate(
+            items,
+            embedder,
+            retriever=args.retriever,
+            limit=args.limit,
+            distractors=args.distractors,
+            seed=DEFAULT_SEED if args.seed is None else args.seed,
+            settings=settings,
+            on_progress=on_progress,
+            source=f"qa:{Path(args.qa).name}",
+        )
+    finally:
+        close()
+    result["config"]["qa"] = str(args.qa)
+    result["config"]["limit"] = args.limit
+    print(f"## rag eval: {Path(args.qa).name}\n")
+    print(format_table(result))
+    if json_out:
+        try:
+            Path(json_out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"--json {json_out}: cannot write it ({exc})") from exc
+        print(f"\nfull results: {json_out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,14 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--rebuild", action="store_true", help="start from an empty index")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--chunk-size", type=int, help="characters per chunk (default 500)")
-    p.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks (default 100)")
+    p.add_argument("--chunk-size", help="characters per chunk (default: RAG_CHUNK_SIZE or 500)")
+    p.add_argument("--chunk-overlap", help="characters shared by neighbouring chunks (default 100)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer one question")
     common(p, corpus=False)
     p.add_argument("question")
-    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("-k", help="passages to retrieve, 1 to 50 (default: RAG_K or 5)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.set_defaults(func=cmd_ask)
 
@@ -202,25 +239,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the web chat (builds the index if missing)")
     common(p)
-    p.add_argument("--host", default=os.environ.get("RAG_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RAG_PORT", "7860")))
+    p.add_argument("--host", help="address to listen on (default: RAG_HOST or 127.0.0.1)")
+    p.add_argument("--port", help="port (default: RAG_PORT or 7860)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="evaluate retrieval and answers on a QA file")
     p.add_argument("--qa", required=True, help="QA jsonl file (schema of shared/data/README.md)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--limit", type=_whole("--limit"), default=None, help="only the first N questions")
     p.add_argument("--retriever", default="hybrid", choices=["bm25", "dense", "hybrid", "all"])
     p.add_argument("--model", help="embedding model (default: RAG_MODEL or multilingual-e5-small)")
     p.add_argument("--json", dest="json_out", help="write the full results to this file")
     p.add_argument("--distractors", help="extra articles (corpus jsonl) indexed beside the contexts")
-    p.add_argument("--seed", type=int, help="seed of the no-answer simulation's 10 %% sample (default 13)")
+    p.add_argument(
+        "--seed", type=_whole("--seed"), help="seed of the no-answer simulation's 10 %% sample (default 13)"
+    )
     p.set_defaults(func=cmd_eval)
     return parser
 
 
+def _whole(flag: str) -> Callable[[str], int]:
+    def whole_number(value: str) -> int:
+        try:
+            return int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+    return whole_number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

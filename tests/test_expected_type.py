@@ -1,7 +1,8 @@
 import pytest
 
-from rag.answer import _missing_entities
-from rag.answertype import asked_words, expected_type, offered
+from rag.composer.extractive import missing_entities
+from rag.expected_type import asked_words, expected_type, offered
+from rag.query import QuestionAnalyzer
 
 
 @pytest.mark.parametrize(
@@ -50,8 +51,10 @@ def test_a_measure_is_offered_only_as_a_number_with_its_unit():
 
 
 def test_translated_names_are_not_missing_across_languages():
-    question = "Who became Greece's finance minister in June 2012?"
+    analyse = QuestionAnalyzer().analyse
+    query = analyse("Who became Greece's finance minister in June 2012?")
+    assert (query.names, query.numbers) == (("greece", "june"), ("2012",))
     passages = ["Vassilis Rapanos devient ministre des Finances de la Grèce en juin 2012."]
-    assert _missing_entities(question, passages) == 2  # "Greece" and "June" are not in the French text
-    assert _missing_entities(question, passages, names=False) == 0  # numbers only: 2012 is there
-    assert _missing_entities("How much in 2013?", passages, names=False) == 1
+    assert missing_entities(query, passages) == 2  # "Greece" and "June" are not in the French text
+    assert missing_entities(query, passages, names=False) == 0  # numbers only: 2012 is there
+    assert missing_entities(analyse("How much in 2013?"), passages, names=False) == 1

@@ -1,0 +1,126 @@
+"""The question, analysed once at the engine's entry: a frozen :class:`Query` that retrieval and the
+composer read, so that no later stage goes back to the raw text.
+
+>>> q = QuestionAnalyzer().analyse("Combien de pays participent à la réunion ?")
+>>> (q.language, q.expected, q.terms)
+('fr', 'number', ('combien', 'pay', 'participent', 'reunion'))
+>>> QuestionAnalyzer().analyse("Et l'Australie ?", history=["Que veut l'UE ?"]).text
+"Que veut l'UE ? Et l'Australie ?"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import QuestionError
+from .expected_type import asked_words, expected_type
+from .text import LexicalAnalyzer, detect_language, fold, has_words, normalize, words
+
+MAX_QUESTION_CHARS = 2000
+# A follow-up that is short or opens like one is searched together with the previous question.
+FOLLOW_UP_MAX_WORDS = 3
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(et|mais|aussi|puis|and|what about|how about|who else|also|but)\b", re.IGNORECASE
+)
+# Names (capitalised words) and numbers; those opening the question are left out.
+_ENTITY = re.compile(r"(?<![\w'])(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the pipeline sees it.
+
+    ``text`` is what is searched: the question itself, or for a follow-up the previous question and
+    this one. ``terms`` are the lexical terms of ``text`` (BM25, sentence coverage) and
+    ``question_terms`` those of the question alone (answerability); ``expected`` is the answer type
+    ``text`` asks for (:func:`rag.expected_type.expected_type`) and ``asked`` its folded words;
+    ``names`` and ``numbers`` are the question's, folded, in order (repeats kept).
+    """
+
+    question: str
+    text: str
+    language: str
+    terms: tuple[str, ...]
+    question_terms: tuple[str, ...]
+    expected: str | None
+    asked: frozenset[str]
+    names: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+
+class QuestionAnalyzer:
+    """Builds :class:`Query` records with one lexical analyzer (the one the index was built with)."""
+
+    def __init__(self, lexical: LexicalAnalyzer | None = None) -> None:
+        self.lexical = lexical or LexicalAnalyzer()
+
+    def analyse(self, question: str, history: Sequence[str] = ()) -> Query:
+        """The :class:`Query` for a checked question (see :func:`check_question`) and the previous
+        questions of the conversation."""
+        text = follow_up_query(question, history)
+        names, numbers = _entities(question)
+        same = text == question
+        terms = tuple(self.lexical.tokens(text))
+        return Query(
+            question=question,
+            text=text,
+            language=detect_language(question),
+            terms=terms,
+            question_terms=terms if same else tuple(self.lexical.tokens(question)),
+            expected=expected_type(text),
+            asked=asked_words(text),
+            names=names,
+            numbers=numbers,
+        )
+
+
+def check_question(question: object) -> str:
+    """The question stripped, or a :class:`QuestionError` saying what is wrong with it.
+
+    >>> check_question("  Qui ?  ")
+    'Qui ?'
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError(
+            'the question is empty: type a question, e.g. "Quel est l\'enjeu pour Washington ?"'
+        )
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question has {len(question)} characters, over the limit of {MAX_QUESTION_CHARS}: shorten it"
+        )
+    if not has_words(question):
+        raise QuestionError(
+            f"the question {question[:40]!r} has no words (only punctuation or symbols): ask in words"
+        )
+    return question
+
+
+def follow_up_query(question: str, history: Sequence[str]) -> str:
+    """The search query for a question in a conversation: a short or elliptic follow-up
+    ("Et l'Australie ?", "Who else?") is searched together with the previous question.
+
+    >>> follow_up_query("Et l'Australie ?", ["Que veut l'UE ?"])
+    "Que veut l'UE ? Et l'Australie ?"
+    >>> follow_up_query("Quel est l'enjeu pour Washington ?", ["Que veut l'UE ?"])
+    "Quel est l'enjeu pour Washington ?"
+    """
+    previous = [h for h in history if h and h.strip()]
+    if not previous:
+        return question
+    if len(words(question)) <= FOLLOW_UP_MAX_WORDS or _FOLLOW_UP_START.match(normalize(question)):
+        return f"{previous[-1].strip()} {question}"
+    return question
+
+
+def _entities(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The question's names and numbers (folded), leaving out the word that opens it."""
+    text = normalize(question)
+    names: list[str] = []
+    numbers: list[str] = []
+    for m in _ENTITY.finditer(text):
+        if m.start() > 0 and text[: m.start()].strip():
+            (numbers if m.group()[0].isdigit() else names).append(fold(m.group()))
+    return tuple(names), tuple(numbers)

@@ -1,0 +1,270 @@
+"""What the web chat does when something happens: the event handlers over one shared engine.
+
+:class:`Handlers` holds the engine and the page's components (:class:`Components`, made by
+``ui.app``); each method is one event and returns the updates for the components it names.
+:func:`answer_stream` is the chat bubble as it grows, :func:`ask_json` the ``/ask`` API. Markup
+comes from :mod:`ui.render` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gradio as gr
+
+from rag import Engine, Progress, RagError
+
+from . import render
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_FILES = 50
+STREAM_DELAY = 0.05  # seconds between streamed sentences
+STAGES = {"load": "Lecture des fichiers", "embed": "Calcul des vecteurs", "save": "Enregistrement"}
+
+
+@dataclass
+class Components:
+    """The page's components that events read or update (made by ``ui.app.build_app``)."""
+
+    chatbot: Any
+    question_box: Any
+    k_slider: Any
+    turns_state: Any
+    picked: Any
+    pick: Any
+    article: Any
+    info: Any
+    docs: Any
+    files: Any
+    status: Any
+    remove_pick: Any
+
+
+def ask_json(
+    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The answer as the JSON dict of ``Answer.to_dict()`` (the ``/ask`` API)."""
+    answer = engine.ask(question, k=None if k is None else int(k), history=list(history or ()))
+    return answer.to_dict()
+
+
+class Step(NamedTuple):
+    """One state of the assistant's bubble while an answer streams in."""
+
+    html: str
+    answer: dict[str, Any] | None  # None while searching
+    done: bool  # the complete answer, with its query and sources
+
+
+def answer_stream(
+    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
+) -> Iterator[Step]:
+    """The assistant's chat bubble as it grows: a "searching" bubble, then the answer one more
+    sentence (with its markers) at a time, the last step complete with the search query used and
+    the sources. Raises the engine's :class:`RagError`."""
+    yield Step('<div class="rag-pending">Recherche dans les articles…</div>', None, False)
+    data = ask_json(engine, question, k, history)
+    texts = _texts(engine, data)
+    for prefix in render.stream_prefixes(data["text"])[:-1]:
+        yield Step(render.message_html(data, texts, partial_text=prefix), data, False)
+        time.sleep(STREAM_DELAY)
+    yield Step(render.message_html(data, texts), data, True)
+
+
+class Handlers:
+    """The page's events over ``engine`` (shared by every visitor)."""
+
+    def __init__(self, engine: Engine, components: Components) -> None:
+        self.engine = engine
+        self.c = components
+
+    # ----- the chat ------------------------------------------------------------------------------
+    def chat(
+        self, question: str, messages: list[Any], turns: list[Any], k: float
+    ) -> Iterator[dict[Any, Any]]:
+        c = self.c
+        question = (question or "").strip()
+        messages = list(messages or [])
+        if not question:
+            gr.Warning("La question est vide : tapez une question (the question is empty).")
+            yield {c.chatbot: messages}
+            return
+        history = [t["question"] for t in turns or []]
+        base = [*messages, {"role": "user", "content": render.question_html(question)}]
+        data: dict[str, Any] | None = None
+        update: dict[Any, Any] = {c.question_box: ""}  # the question leaves the box with the first bubble
+        try:
+            for step in answer_stream(self.engine, question, k, history):
+                update[c.chatbot] = [*base, {"role": "assistant", "content": step.html}]
+                if step.done:  # the complete bubble goes out together with the sources panel
+                    data = step.answer
+                    break
+                yield update
+                update = {}
+        except RagError as exc:
+            gr.Warning(str(exc))
+            yield {c.chatbot: [*base, {"role": "assistant", "content": render.error_html(str(exc))}]}
+            return
+        except Exception as exc:  # keep the page (and server) alive whatever happens
+            log.exception("question failed: %r", question)
+            message = f"Erreur inattendue (unexpected error): {type(exc).__name__}"
+            gr.Warning(message)
+            yield {c.chatbot: [*base, {"role": "assistant", "content": render.error_html(message)}]}
+            return
+        assert data is not None  # the complete answer is shown: remember it, open its first source
+        cited = _cited(data)
+        turn = {"question": question, "answer": data, "message": len(base)}
+        update[c.turns_state] = [*(turns or []), turn]
+        update[c.pick] = _pick_update(cited, bool(data["abstained"]))
+        update[c.picked] = cited
+        update[c.article] = self._article_for(cited[0] if cited else None)
+        yield update
+
+    def open_pick(self, index: int | None, cited: list[Any]) -> str:
+        if index is None or not cited or not 0 <= int(index) < len(cited):
+            return render.article_html(None)
+        return self._article_for(cited[int(index)])
+
+    def select_turn(self, turns: list[Any], evt: gr.SelectData) -> tuple[Any, Any, Any]:
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        for turn in turns or []:
+            if index in (turn["message"], turn["message"] - 1):
+                cited = _cited(turn["answer"])
+                return (
+                    _pick_update(cited, bool(turn["answer"]["abstained"])),
+                    cited,
+                    self._article_for(cited[0] if cited else None),
+                )
+        return gr.skip(), gr.skip(), gr.skip()
+
+    @staticmethod
+    def use_example(evt: gr.SelectData) -> str:
+        value = evt.value if isinstance(evt.value, dict) else {}
+        return str(value.get("text", ""))
+
+    @staticmethod
+    def clear_chat() -> tuple[list[Any], list[Any], Any, list[Any], str]:
+        return [], [], gr.Radio(choices=[], value=None), [], render.article_html(None)
+
+    def api_ask(
+        self, question: str, k: int | None = None, history: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Answer a question from the articles: the JSON of rag's Answer (text with [n] markers,
+        citations with verbatim quotes and offsets, abstained, related, query, hits)."""
+        try:
+            return ask_json(self.engine, question, self.engine.settings.k if k is None else k, history or ())
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+
+    # ----- the corpus ----------------------------------------------------------------------------
+    def corpus_views(self) -> tuple[str, str, Any, Any]:
+        """Index facts, document table, removal choices, and the chat's welcome and examples."""
+        documents = self.engine.documents()
+        choices = [(render.document_label(d.title, d.id), d.id) for d in documents]
+        examples = [{"text": q} for q in render.example_questions(documents)]
+        return (
+            render.info_html(self.engine.info()),
+            render.documents_html(documents),
+            gr.Dropdown(choices=choices, value=None),
+            gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents)),  # type: ignore[arg-type]
+        )
+
+    def add_files(self, paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        engine = self.engine
+
+        def refused(message: str) -> tuple[Any, ...]:
+            gr.Warning(message)
+            return (render.error_html(message), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+
+        paths = [str(p) for p in paths or []]
+        if not paths:
+            return refused("Choisissez d'abord un ou plusieurs fichiers (choose files first).")
+        if len(paths) > MAX_UPLOAD_FILES:
+            return refused(f"{len(paths)} fichiers : {MAX_UPLOAD_FILES} au plus à la fois.")
+        names = [Path(p).name for p in paths]
+        for path, name in zip(paths, names, strict=True):
+            size = Path(path).stat().st_size if Path(path).exists() else 0
+            if size > engine.MAX_UPLOAD_BYTES:
+                return refused(
+                    f"{name} : {size / 1024 / 1024:.1f} Mo, au-delà de la limite de "
+                    f"{engine.MAX_UPLOAD_BYTES // 1024 // 1024} Mo par fichier (file too large)."
+                )
+        progress(0.0, desc="Vérification des fichiers…")
+
+        def on_progress(event: Progress) -> None:  # (its message names server paths: not shown)
+            desc = STAGES.get(event.stage, event.stage)
+            if event.total:
+                unit = "étapes" if event.stage != "embed" else "passages"
+                progress((event.done, event.total), desc=desc, unit=unit)
+            else:
+                progress(0.0, desc=desc)
+
+        try:
+            report = engine.add_files(paths, names=names, on_progress=on_progress)
+        except RagError as exc:
+            return refused(str(exc))
+        except Exception as exc:
+            log.exception("upload failed: %s", names)
+            return refused(f"Erreur inattendue (unexpected error): {type(exc).__name__}")
+        lines = [
+            f"✓ {len(names)} fichier(s) indexé(s) : {report.added} nouveau(x), {report.updated} mis à jour, "
+            f"{report.sentences_embedded} phrases vectorisées. Vous pouvez poser vos questions dès à présent."
+        ]
+        lines += [f"⚠ ignoré {s.path} : {s.reason}" for s in report.skipped]
+        status = '<div class="rag-status-ok">' + "<br>".join(render.escape(x) for x in lines) + "</div>"
+        return (status, *self.corpus_views(), None)
+
+    def remove_doc(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        if not doc_id:
+            gr.Warning("Choisissez l'article à supprimer (choose an article).")
+            return (gr.skip(),) * 5
+        progress(0.0, desc="Suppression…")
+        try:
+            self.engine.remove_document(doc_id)
+        except RagError as exc:
+            gr.Warning(str(exc))
+            return (render.error_html(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        status = f'<div class="rag-status-ok">✓ {render.escape(doc_id)} supprimé (removed).</div>'
+        return (status, *self.corpus_views())
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def _article_for(self, citation: dict[str, Any] | None) -> str:
+        if not citation:
+            return render.article_html(None)
+        try:
+            doc = asdict(self.engine.document(citation["doc_id"]))
+        except RagError as exc:
+            return render.error_html(str(exc))
+        if render.quote_matches(citation, doc["text"]):
+            return render.article_html(doc, int(citation["start"]), int(citation["end"]))
+        return render.article_html(doc)
+
+
+def _texts(engine: Engine, answer: dict[str, Any]) -> dict[str, str]:
+    """The current text of every document an answer cites (missing documents are left out)."""
+    texts: dict[str, str] = {}
+    for c in [*answer.get("citations", ()), *answer.get("related", ())]:
+        if c["doc_id"] not in texts:
+            try:
+                texts[c["doc_id"]] = engine.document(c["doc_id"]).text
+            except RagError:
+                pass
+    return texts
+
+
+def _cited(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(answer.get("related" if answer.get("abstained") else "citations") or ())
+
+
+def _pick_update(cited: Sequence[dict[str, Any]], abstained: bool = False) -> Any:
+    label = "Sources — cliquez pour lire l'article entier (open the article)"
+    if abstained:
+        label = "Passages proches — cliquez pour lire l'article (related passages)"
+    choices = [(render.citation_label(c), i) for i, c in enumerate(cited)]
+    return gr.Radio(choices=choices, value=0 if choices else None, label=label)
