@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .chunking import Chunker
 from .composer import Composer, ExtractiveComposer, calibrations_for
 from .config import MAX_K, Settings
@@ -33,12 +35,12 @@ from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError
 from .indexing import IndexReport, update_index
-from .query import QuestionAnalyzer, check_question
+from .query import Query, QuestionAnalyzer, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store
 from .store.disk import indexed_model_id
 from .text import LexicalAnalyzer
-from .types import Answer, Document, ProgressFn
+from .types import Answer, Document, Hit, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,16 @@ class IndexInfo:
     built_at: str
     chunker: dict[str, Any]
     vector_index: str = "flat"  # or "ivf": approximate search, for stores of RAG_IVF_MIN vectors on
+
+
+@dataclass(frozen=True, eq=False)
+class Retrieval:
+    """A question as searched: its :class:`~rag.query.Query`, embedding, hits, and the store snapshot."""
+
+    query: Query
+    vector: np.ndarray
+    hits: tuple[Hit, ...]
+    store: Store
 
 
 def embedder_name(settings: Settings, follow_index: bool = True) -> str:
@@ -167,13 +179,19 @@ class Engine:
     # ----- questions -----------------------------------------------------------------------------
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer a question with cited sentences, or abstain. ``history``: previous questions."""
+        found = self.retrieve(question, k, history)
+        return self.composer.compose(found.query, found.hits, found.store, found.vector)
+
+    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Retrieval:
+        """The first half of :meth:`ask`: the question analysed, embedded and searched (for tools that
+        look at the evidence, such as the calibration fit)."""
         question = check_question(question)
         k = check_k(self.settings.k if k is None else k)
         store = self._store  # one snapshot for the whole question
         query = self.questions.analyse(question, history)
         vector = self.embedder.embed_queries([query.text])[0]
         hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
-        return self.composer.compose(query, hits, store, vector)
+        return Retrieval(query, vector, tuple(hits), store)
 
     def warm_up(self) -> None:
         """Load the model and build the in-memory lexical indexes now rather than on the first

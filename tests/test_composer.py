@@ -12,6 +12,7 @@ from helpers import make_store
 from rag.composer import ComposerSettings, ExtractiveComposer
 from rag.composer.calibration import (
     CALIBRATIONS,
+    FEATURES,
     UNCALIBRATED,
     Calibration,
     Calibrations,
@@ -106,8 +107,9 @@ def test_calibrations_and_their_shape():
     assert e5.cross_language.coverage == e5.cross_language.top_coverage == 0.0  # no lexical features
     assert 0 < e5.same_language.threshold < e5.cross_language.threshold < 1
     f = Features(dense=0.9, coverage=0.5, top_coverage=0.5, missing=1, gap=0.02)
-    z = 19.011 * 0.9 + 1.323 * 0.5 + 1.669 * 0.5 - 0.562 + 7.938 * 0.02 - 17.54
-    assert e5.same_language.confidence(f) == pytest.approx(1 / (1 + math.exp(-z)))
+    cal = e5.same_language
+    z = sum(getattr(cal, name) * getattr(f, name) for name in FEATURES) + cal.bias
+    assert cal.confidence(f) == pytest.approx(1 / (1 + math.exp(-z)))
     assert UNCALIBRATED.same_language.confidence(f) == pytest.approx(0.9 + 0.25 - 0.15)
 
 

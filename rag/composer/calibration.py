@@ -11,7 +11,7 @@ fits both and prints this table; how the thresholds were set, and what was measu
 >>> pair = calibrations_for("multilingual-e5-small")
 >>> evidence = Features(dense=0.88, coverage=0.6, top_coverage=0.8, missing=0, gap=0.01)
 >>> round(pair.same_language.confidence(evidence), 3)
-0.802
+0.837
 >>> calibrations_for(None).same_language.logistic
 False
 """
@@ -82,17 +82,18 @@ class Calibrations:
         return self.cross_language if cross_language else self.same_language
 
 
-# Keyed by the registry entry's `calibration` (rag.embedders.registry.MODELS); every backend of a
-# model shares it. Fitted and thresholds set as docs/tuning.md#abstention says.
+# Keyed by the registry entry's `calibration` (rag.embedders.registry.MODELS); every backend whose
+# vectors match torch's shares it. Printed by `python bench/fit_calibration.py`, which fits the
+# weights and sets the thresholds as docs/tuning.md#abstention says.
 CALIBRATIONS: dict[str, Calibrations] = {
     "multilingual-e5-small": Calibrations(
         same_language=Calibration(
-            dense=19.011, coverage=1.323, top_coverage=1.669, missing=-0.562, gap=7.938, bias=-17.54,
-            threshold=0.26,
+            dense=15.847, coverage=-0.517, top_coverage=3.796, missing=-0.731, gap=22.438, bias=-15.261,
+            threshold=0.22,
         ),
         cross_language=Calibration(
-            dense=24.429, coverage=0.0, top_coverage=0.0, missing=-0.79, gap=11.467, bias=-19.415,
-            threshold=0.40,
+            dense=22.741, coverage=0.0, top_coverage=0.0, missing=-1.047, gap=21.46, bias=-18.259,
+            threshold=0.34,
         ),
     ),
 }  # fmt: skip

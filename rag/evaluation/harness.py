@@ -57,7 +57,7 @@ from ..config import Settings
 from ..embedders.base import Embedder
 from ..engine import Engine
 from ..errors import CorpusError, SettingsError
-from ..indexing import update_index
+from ..indexing import IndexReport, update_index
 from ..retrieval import FUSIONS
 from ..types import Answer, Progress, ProgressFn
 from .metrics import contains_answer, document_ranks, summarise
@@ -130,6 +130,39 @@ def retriever_runs(choice: str, default_fusion: str) -> list[RetrieverRun]:
     runs = [RetrieverRun("bm25", "bm25"), RetrieverRun("dense", "dense"), hybrid]
     runs += [RetrieverRun(f"hybrid ({f})", f) for f in FUSIONS if f not in ("bm25", "dense", default_fusion)]
     return runs
+
+
+@dataclass(frozen=True)
+class BuiltIndexes:
+    """The two indexes of an evaluation: every context (``full_dir``), and all but the removed ones."""
+
+    full_dir: Path
+    reduced_dir: Path
+    full: IndexReport
+    reduced: IndexReport
+    contexts: int  # contexts indexed in the full index
+    kept: int  # contexts indexed in the reduced one
+
+
+def build_indexes(
+    root: Path,
+    items: Sequence[QAItem],
+    removed: set[str],
+    embedder: Embedder,
+    settings: Settings,
+    distractors: Path | None = None,
+    source: str = "qa",
+    on_progress: ProgressFn | None = None,
+) -> BuiltIndexes:
+    """Index every context of ``items`` (and the distractors) under ``root``, then a copy without
+    the ``removed`` contexts (syncing the copy only drops documents: nothing is embedded twice)."""
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    contexts = _write_corpus(root / "corpus-full", items, set(), distractors, source)
+    kept = _write_corpus(root / "corpus-no-answer", items, removed, distractors, source)
+    full = update_index(root / "corpus-full", root / "index-full", embedder, chunker, on_progress=on_progress)
+    shutil.copytree(root / "index-full", root / "index-no-answer")
+    reduced = update_index(root / "corpus-no-answer", root / "index-no-answer", embedder, chunker)
+    return BuiltIndexes(root / "index-full", root / "index-no-answer", full, reduced, contexts, kept)
 
 
 def _write_corpus(
@@ -248,22 +281,16 @@ def evaluate(
     if distractor_path is not None and not distractor_path.is_file():
         raise CorpusError(f"distractor file {str(distractor_path)!r} does not exist (a corpus .jsonl)")
     removed = set(no_answer_split(asked, fraction, seed))
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        root = Path(tmp)
-        contexts = _write_corpus(root / "corpus-full", items, set(), distractor_path, source)
-        kept = _write_corpus(root / "corpus-no-answer", items, removed, distractor_path, source)
-        full_report = update_index(
-            root / "corpus-full", root / "index-full", embedder, chunker, on_progress=on_progress
-        )
-        # The second index starts as a copy of the first, so syncing it only drops documents.
-        shutil.copytree(root / "index-full", root / "index-no-answer")
-        reduced_report = update_index(root / "corpus-no-answer", root / "index-no-answer", embedder, chunker)
-        index_seconds = time.perf_counter() - started
         cached = CachingEmbedder(embedder)
-        full = Engine.open(root / "index-full", embedder=cached)
-        reduced = Engine.open(root / "index-no-answer", embedder=cached)
+        built = build_indexes(
+            Path(tmp), items, removed, embedder, settings, distractor_path, source, on_progress
+        )
+        full_report, reduced_report, contexts, kept = built.full, built.reduced, built.contexts, built.kept
+        index_seconds = time.perf_counter() - started
+        full = Engine.open(built.full_dir, embedder=cached)
+        reduced = Engine.open(built.reduced_dir, embedder=cached)
         default_fusion = full.retrieval_settings.fusion
         runs = retriever_runs(retriever, default_fusion)
         plan: list[tuple[Engine, QAItem, str]] = [
