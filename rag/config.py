@@ -30,7 +30,7 @@ from .errors import SettingsError
 MAX_K = 50  # passages a question may ask for
 # From this many sentence vectors on, dense search uses an inverted file (approximate): where exact
 # search gets slow, and not before, since an IVF must scan a quarter of its lists to keep recall
-# (docs/tuning.md#ivf).
+# (docs/tuning.md#dense-index).
 IVF_MIN_VECTORS = 500_000
 
 

@@ -63,10 +63,12 @@ def _sentence_terms(
 
 
 def with_title(doc: Document, text: str) -> str:
-    """What is embedded or lexically indexed for a passage: the title gives it its topic.
+    """What is embedded or lexically indexed for a passage: the title gives it its topic (it helps
+    pick the sentence that answers: docs/experiments.md#retrieval).
 
-    Measured on PIAF (150 contexts, e5): picking the answer sentence by dense similarity is right
-    71 % of the time with the title, 67 % without.
+    >>> from rag.corpus import make_document
+    >>> with_title(make_document("a", "Corps.", title="Titre"), "Corps.")
+    'Titre\\nCorps.'
     """
     return f"{doc.title}\n{text}" if doc.title and not text.startswith(doc.title) else text
 
