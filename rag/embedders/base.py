@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -53,6 +54,44 @@ def quiet_transformers() -> None:
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
         pass
+
+
+class FolderEmbedder:
+    """What the backends share: a model folder found on first use, the id, the dimension and the
+    prefixes; a backend implements ``_encode(texts, prefix)``, unit float32 rows."""
+
+    def __init__(
+        self,
+        folder: str | Path | Callable[[], Path],
+        *,
+        model_id: str,
+        dim: int,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
+        self._locate = locator(folder)
+        self._model_id = model_id
+        self._dim = dim
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self._lock = threading.Lock()  # guards the first load
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prefix)
 
 
 def locator(folder: str | Path | Callable[[], Path]) -> Callable[[], Path]:

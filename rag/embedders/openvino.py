@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..text import normalize
-from .base import locator
+from .base import FolderEmbedder
 from .cached_folder import discard
 from .cpu import CpuFeatures, cpu_features
 from .openvino_ir import MAX_TOKENS, PRECISIONS, calibration_texts, core, ensure_ir, tokenizer
@@ -38,7 +37,7 @@ log = logging.getLogger(__name__)
 _QUERY_WIDTHS = (8, 16, 24, 32, 40, 48)  # padded token counts of one question, warmed up at load
 
 
-class OpenVinoEmbedder:
+class OpenVinoEmbedder(FolderEmbedder):
     """A BERT sentence-transformers folder run with OpenVINO on the CPU, built and loaded on first use.
 
     ``model_folder`` is the folder, or a callable returning it (called on first use, so that building
@@ -69,11 +68,9 @@ class OpenVinoEmbedder:
     ) -> None:
         if precision not in PRECISIONS:
             raise ModelError(f"unknown OpenVINO precision {precision!r}: use one of {PRECISIONS}")
-        self._locate = locator(model_folder)
-        self._model_id = model_id
-        self._dim = dim
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
+        super().__init__(
+            model_folder, model_id=model_id, dim=dim, query_prefix=query_prefix, passage_prefix=passage_prefix
+        )
         self.precision = precision
         self.batch_size = max(1, batch_size)
         self.max_batch_tokens = max(MAX_TOKENS, max_batch_tokens)
@@ -81,20 +78,11 @@ class OpenVinoEmbedder:
         self.calibration = calibration
         self.threads = threads
         self.inference_precision = inference_precision
-        self._lock = threading.Lock()
         self._compiled: Any = None
         self._tokenizer: Any = None
         self._pad_id = 1
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.path: Path | None = None  # the IR folder, once loaded
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     # -- loading
 
@@ -239,12 +227,6 @@ class OpenVinoEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(out / norms, dtype=np.float32)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prefix)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.passage_prefix)
 
 
 def _padded(length: int) -> int:

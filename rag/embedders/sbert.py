@@ -7,7 +7,6 @@ local sentence-transformers folder given as ``--model``.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..text import normalize
-from .base import locator, quiet_transformers, unit_rows
+from .base import FolderEmbedder, quiet_transformers, unit_rows
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(FolderEmbedder):
     """A sentence-transformers model folder, loaded once per instance on first use.
 
     ``path`` is the folder, or a callable returning it (called on first use, so that building the
@@ -41,23 +40,12 @@ class SentenceTransformerEmbedder:
         passage_prefix: str = "",
         batch_size: int = 32,
     ) -> None:
-        self._locate = locator(path)
+        super().__init__(
+            path, model_id=model_id, dim=dim, query_prefix=query_prefix, passage_prefix=passage_prefix
+        )
         self.path: str | None = None if callable(path) else str(path)  # known once located
-        self._model_id = model_id
-        self._dim = dim
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     def _load(self) -> SentenceTransformer:
         with self._lock:
@@ -99,9 +87,3 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return unit_rows(vectors)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prefix)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.passage_prefix)
