@@ -43,7 +43,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from rag import Engine, Settings, load_embedder, update_index  # noqa: E402
-from rag.composer import ComposerSettings, ExtractiveComposer  # noqa: E402
+from rag.composer import ComposerSettings, ExtractiveComposer, ReaderComposer  # noqa: E402
 from rag.composer.calibration import (  # noqa: E402
     CALIBRATIONS,
     FEATURES,
@@ -52,7 +52,6 @@ from rag.composer.calibration import (  # noqa: E402
     Calibrations,
     Features,
     fit_logistic,
-    threshold_for,
 )
 from rag.embedders import Embedder  # noqa: E402
 from rag.evaluation import (  # noqa: E402
@@ -65,6 +64,7 @@ from rag.evaluation import (  # noqa: E402
     roc_auc,
 )
 from rag.evaluation.harness import K, build_indexes  # noqa: E402
+from rag.evaluation.qa import title_half  # noqa: E402
 from rag.text import detect_language  # noqa: E402
 
 MAX_ABSTENTION = 0.05
@@ -83,21 +83,31 @@ class Evidence:
     groups: list[str]  # the question's context id, for cross-validation by context
     no_candidates: int  # answerable questions with no candidate sentence (confidence 0)
     retrieved: list[tuple[QAItem, object]]  # (item, rag.engine.Retrieval) of the answerable ones
+    ruled_out: int = 0  # answerable questions the reader abstains on whatever the confidence
 
 
 def collect(
-    items: Sequence[QAItem], embedder: Embedder, settings: Settings, seed: int = DEFAULT_SEED
+    items: Sequence[QAItem],
+    embedder: Embedder,
+    settings: Settings,
+    seed: int = DEFAULT_SEED,
+    half: str | None = "train",
 ) -> Evidence:
-    """The evidence of PIAF's no-answer simulation (see the module docstring, step 1)."""
-    removed = set(no_answer_split(items, seed=seed))
+    """The evidence of PIAF's no-answer simulation (see the module docstring, step 1): every context
+    is indexed, the questions of the ``half`` (by title) are asked."""
+    asked = [item for item in items if half is None or title_half(item.title) == half]
+    removed = set(no_answer_split(asked, seed=seed))
     evidence = Evidence([], [], [], 0, [])
+    never = Calibration(0, 0, 0, 0, 0, 0, threshold=-1.0)  # abstains only by the reader's own rules
+    rules = ReaderComposer(Calibrations(never, never))
     with tempfile.TemporaryDirectory(prefix="rag-fit-") as tmp:
         built = build_indexes(Path(tmp), items, removed, embedder, settings)
         cached = CachingEmbedder(embedder)
         full = Engine.open(built.full_dir, embedder=cached)
         reduced = Engine.open(built.reduced_dir, embedder=cached)
-        plan = [(full, item, 1) for item in items if item.answerable]
-        plan += [(reduced, item, 0) for item in items if item.doc_id in removed]
+        rules.lexical = full.analyzer
+        plan = [(full, item, 1) for item in asked if item.answerable]
+        plan += [(reduced, item, 0) for item in asked if item.doc_id in removed]
         for engine, item, label in plan:
             found = engine.retrieve(item.question, k=K)
             composer = engine.composer
@@ -105,6 +115,9 @@ def collect(
             features = composer.features(found.query, found.hits, found.store, found.vector)
             if label:
                 evidence.retrieved.append((item, found))
+                evidence.ruled_out += rules.compose(
+                    found.query, found.hits, found.store, found.vector
+                ).abstained
             if features is None:
                 evidence.no_candidates += label
                 continue
@@ -183,8 +196,9 @@ def language_gap(embedder: Embedder) -> tuple[float, int]:
     return statistics.median(gaps), len(gaps)
 
 
-def english_confidences(embedder: Embedder, calibrations: Calibrations) -> list[float]:
-    """The confidence of every English answerable question of eval/ over the seed + Wikinews corpus."""
+def english_confidences(embedder: Embedder, calibrations: Calibrations) -> tuple[list[float], int]:
+    """The confidence of every English answerable question of eval/ over the seed + Wikinews corpus
+    that the reader's rules do not abstain on, and how many they abstain on."""
     import shutil
 
     english = [
@@ -199,11 +213,16 @@ def english_confidences(embedder: Embedder, calibrations: Calibrations) -> list[
         shutil.copy(DATA / "wikinews_fr_2012.jsonl", corpus / "wikinews.jsonl")
         engine = Engine.open(Path(tmp) / "index", corpus_dir=corpus, embedder=embedder, build=True)
         composer = ExtractiveComposer(calibrations, lexical=engine.analyzer)
-        out = []
+        never = Calibration(0, 0, 0, 0, 0, 0, threshold=-1.0)
+        rules = ReaderComposer(Calibrations(never, never), lexical=engine.analyzer)
+        out, ruled_out = [], 0
         for item in english:
             found = engine.retrieve(item.question, k=K)
+            if rules.compose(found.query, found.hits, found.store, found.vector).abstained:
+                ruled_out += 1
+                continue
             out.append(composer.compose(found.query, found.hits, found.store, found.vector).confidence)
-    return out
+    return out, ruled_out
 
 
 def sweep(evidence: Evidence, start: ComposerSettings, calibrations: Calibrations) -> list[str]:
@@ -245,18 +264,30 @@ def sweep(evidence: Evidence, start: ComposerSettings, calibrations: Calibration
     return lines
 
 
-def calibrate(evidence: Evidence, gap: float, english: Sequence[float] | None = None) -> Calibrations:
+def threshold_within(confidences: Sequence[float], ruled_out: int, total: int) -> float:
+    """The highest threshold (rounded down to 0.01) at which at most 5 % of the ``total`` answerable
+    questions abstain, counting the ``ruled_out`` ones the reader abstains on whatever their confidence
+    (``confidences`` may include them: a question both ruled out and under the threshold counts once
+    against the allowance twice, which only errs on the side of answering)."""
+    allowed = max(0, math.floor(MAX_ABSTENTION * total) - ruled_out)
+    ordered = sorted(confidences)
+    return floor2(ordered[min(allowed, len(ordered) - 1)]) if ordered else 0.0
+
+
+def calibrate(
+    evidence: Evidence, gap: float, english: Sequence[float] | None = None, english_ruled_out: int = 0
+) -> Calibrations:
     """Both calibrations from the evidence, the language gap and (for the cross-language threshold)
-    the English questions' confidences under a provisional threshold."""
+    the English questions' confidences (those the reader's rules do not abstain on)."""
     same_w, same_b = fit(evidence, FEATURES)
     same = Calibration(**same_w, bias=same_b, threshold=0.0)
-    same = replace(
-        same, threshold=floor2(threshold_for(confidences(same, evidence, 1), MAX_ABSTENTION) or 0.0)
-    )
+    answerable = confidences(same, evidence, 1)
+    same = replace(same, threshold=threshold_within(answerable, evidence.ruled_out, len(answerable)))
     cross_w, cross_b = fit(evidence, CROSS_FEATURES)
     cross = Calibration(**cross_w, bias=round(cross_b + cross_w["dense"] * gap, 3), threshold=0.0)
     if english:
-        cross = replace(cross, threshold=floor2(threshold_for(english, MAX_ABSTENTION) or 0.0))
+        total = len(english) + english_ruled_out
+        cross = replace(cross, threshold=threshold_within(english, english_ruled_out, total))
     return Calibrations(same, cross)
 
 
@@ -274,13 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     items = load_qa(args.qa, limit=args.limit)
     evidence = collect(items, embedder, settings)
     positives, negatives = sum(evidence.labels), len(evidence.labels) - sum(evidence.labels)
-    print(f"evidence: {positives} answerable, {negatives} removed-gold questions "
-          f"({evidence.no_candidates} answerable without any candidate)")  # fmt: skip
+    print(f"evidence (PIAF's train half): {positives} answerable, {negatives} removed-gold questions "
+          f"({evidence.no_candidates} answerable without any candidate, {evidence.ruled_out} the reader's "
+          "rules abstain on)")  # fmt: skip
     gap, pairs = language_gap(embedder)
     print(f"language gap: median {gap:.4f} over {pairs} FR/EN pairs")
     provisional = calibrate(evidence, gap)
-    english = english_confidences(embedder, provisional)
-    fitted = calibrate(evidence, gap, english)
+    english, english_ruled_out = english_confidences(embedder, provisional)
+    fitted = calibrate(evidence, gap, english, english_ruled_out)
     runs = (
         ("same-language", fitted.same_language, FEATURES),
         ("cross-language", fitted.cross_language, CROSS_FEATURES),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .chunking import MIN_CHUNK_SIZE
+from .composer import COMPOSERS, DEFAULT_COMPOSER
 from .embedders.registry import BACKENDS, DEFAULT_BACKEND
 from .errors import SettingsError
 
@@ -74,6 +75,13 @@ def _whole(name: str, value: Any) -> int:
         raise _error(name, value, "is not a whole number") from None
 
 
+def _composer(name: str, value: Any) -> str:
+    composer = _text(name, value)
+    if composer not in COMPOSERS:
+        raise _error(name, composer, f"is not a composer: use one of {', '.join(COMPOSERS)}")
+    return composer
+
+
 def _backend(name: str, value: Any) -> str:
     backend = _text(name, value)
     if backend not in BACKENDS:
@@ -90,6 +98,7 @@ _SPECS: dict[str, _Spec] = {
     "chunk_size": _Spec("RAG_CHUNK_SIZE", "--chunk-size", _whole, MIN_CHUNK_SIZE, None),
     "chunk_overlap": _Spec("RAG_CHUNK_OVERLAP", "--chunk-overlap", _whole, 0, None),
     "k": _Spec("RAG_K", "-k", _whole, 1, MAX_K),
+    "composer": _Spec("RAG_COMPOSER", "--composer", _composer),
     "ivf_min": _Spec("RAG_IVF_MIN", None, _whole, 0, None),
     "host": _Spec("RAG_HOST", "--host", _text),
     "port": _Spec("RAG_PORT", "--port", _whole, 1, 65535),
@@ -113,6 +122,7 @@ class Settings:
     chunk_size: int = 500
     chunk_overlap: int = 100
     k: int = 5
+    composer: str = DEFAULT_COMPOSER
     ivf_min: int = IVF_MIN_VECTORS
     host: str = "127.0.0.1"
     port: int = 7860

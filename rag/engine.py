@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .chunking import Chunker
-from .composer import Composer, ExtractiveComposer, calibrations_for
+from .composer import COMPOSERS, Composer, calibrations_for
 from .config import MAX_K, Settings
 from .corpus import load_file, safe_name, suffixes
 from .embedders.base import Embedder
@@ -123,7 +123,7 @@ class Engine:
         self.analyzer = LexicalAnalyzer()
         self.questions = QuestionAnalyzer(self.analyzer)
         self.retrieval_settings = RetrievalSettings()
-        self.composer: Composer = composer or ExtractiveComposer(
+        self.composer: Composer = composer or COMPOSERS[settings.composer](
             calibrations_for(calibration_key(embedder.model_id)), lexical=self.analyzer
         )
         self._store = store

@@ -3,8 +3,12 @@ one, the classic signal of extractive QA, with rules instead of a model.
 
 "Quand…" / "When…" wants a date, "Combien…" / "How many…" a number, "Qui…" / "Who…" a name,
 "Où…" / "Where…" a place; "How far…" / "Quelle masse…" a number with a unit of distance, mass,
-percentage or money. A candidate sentence holding such a token that the question does not already
-contain is more likely to hold the answer.
+percentage or money; "Résume l'article…" / "What is the article about?" a summary. A candidate
+sentence holding such a token that the question does not already contain is more likely to hold the
+answer.
+
+>>> expected_type("De quoi parle l'article sur le code ColorADD ?")
+'summary'
 
 >>> expected_type("En quelle année la ville fut-elle fondée ?")
 'date'
@@ -20,6 +24,18 @@ from __future__ import annotations
 import re
 
 from .text import fold, normalize
+
+# A question asking what an article (or the articles) say as a whole, rather than one fact.
+_SUMMARY = re.compile(
+    r"\bde quoi (parle|parlent|traite|traitent) (l'|les |cet |ce |la )?"
+    r"(article|articles|texte|depeche|actualite)|"
+    r"\bresum(e|ez|er)\b|\bresume-moi\b|"
+    r"\b(principales?|grandes?) (informations?|points?|idees?|lignes?|faits?)\b|"
+    r"\bque (dit|disent|raconte|racontent) (l'article|les articles|cet article)\b|\bsujet de l'article\b|"
+    r"\bsummari[sz](e|ing)\b|\b(a|the) summary of\b|\bmain (points|facts|ideas)\b|\bgist\b|"
+    r"\bwhat (is|are|was|were) (the|this|these) (article|articles|story|stories|news)\b.*\babout\b|"
+    r"\bwhat do(es)? (the|this) (article|articles|story) say\b"
+)
 
 # Order matters: "depuis combien de temps" is a number before "depuis quand" is a date, and "quelle
 # ville" is a place before "qui" is a name. Patterns run on the folded question (no accents, lower).
@@ -86,6 +102,14 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
             r"\b(prix|cout|coute|coutera|montant|budget|price|cost|costs|how much money)\b",
             r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
         ),
+        (
+            "duration",
+            r"\b(combien (de |d')(temps|jours|heures|ans|annees|mois|semaines|minutes|secondes|siecles)|"
+            r"quel age|"
+            r"how long|how old|how many (days|hours|years|months|weeks|minutes|seconds|centuries))\b",
+            r"jours?|heures?|h|ans?|annees?|mois|semaines?|minutes?|min|secondes?|siecles?|days?|hours?|years?|"
+            r"months?|weeks?|seconds?|centur(y|ies)",
+        ),
     )
 )
 _UNITS = {kind: unit for kind, _, unit in _MEASURES}
@@ -111,8 +135,12 @@ _CAPITALISED = re.compile(r"(?<=[\w,;:)»\"'] )[A-ZÀ-ÖØ-Þ][\w\-]+")
 
 def expected_type(question: str) -> str | None:
     """``"date"``, ``"number"``, ``"place"``, ``"name"``, a measure (``"percent"``, ``"distance"``,
-    ``"mass"``, ``"money"``: a number with its unit) or None (the question does not say)."""
+    ``"mass"``, ``"money"``, ``"duration"``: a number with its unit), ``"summary"`` (what an article is
+    about) or
+    None (the question does not say)."""
     q = fold(normalize(question))
+    if _SUMMARY.search(q):
+        return "summary"
     for kind, pattern in _RULES:
         if pattern.search(q):
             if kind == "name" and _NOT_NAME.search(q) and not re.search(r"\bwho", q):

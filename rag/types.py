@@ -86,13 +86,33 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The few words that answer a question asking for a name, a place, a date or a number,
+    verbatim from a cited sentence: ``document.text[start:end] == text`` always holds."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    citation: int  # the number of the citation it is taken from
+    kind: str  # what the question asked for: "name", "place", "date", "number" or a measure
+
+
+REASONS = ("answered", "summary", "not_found", "detail_missing")
+
+
+@dataclass(frozen=True)
 class Answer:
     """What ``ask`` returns, always with this shape.
 
-    ``text`` is the answer shown to people, with ``[n]`` markers matching ``citations``. When the
-    evidence is too weak, ``abstained`` is true, ``citations`` is empty and ``related`` holds the
-    closest passages. ``confidence`` is the answerability score the abstention decision used.
-    ``query`` is the search query actually used (it includes the previous turn for follow-ups).
+    ``text`` is the answer shown to people, with ``[n]`` markers matching ``citations``: the short
+    answer on a line of its own when there is one (``short_answer``), then the quoted sentences. When
+    no sentence answers, ``abstained`` is true, ``citations`` is empty, ``related`` holds the closest
+    passages and ``reason`` says why: ``"not_found"`` (nothing on the subject) or ``"detail_missing"``
+    (the articles are on the subject but do not give what was asked). An answer has ``reason``
+    ``"answered"``, or ``"summary"`` for a question asking what an article is about. ``confidence`` is
+    the answerability score the abstention decision used. ``query`` is the search query actually used
+    (it includes the previous turn for follow-ups).
     """
 
     question: str
@@ -104,6 +124,8 @@ class Answer:
     confidence: float
     query: str
     related: tuple[Citation, ...] = field(default=())
+    short_answer: ShortAnswer | None = None
+    reason: str = "answered"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""

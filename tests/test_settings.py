@@ -22,6 +22,7 @@ VALID = {
     "chunk_size": ("800", 800),
     "chunk_overlap": ("120", 120),
     "k": ("7", 7),
+    "composer": ("extractive", "extractive"),
     "ivf_min": ("0", 0),
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("8080", 8080),

@@ -182,7 +182,7 @@ def test_answer_streams_sentence_by_sentence_then_shows_sources(monkeypatch):
     assert "Première phrase &#60;b&#62;citée&#60;/b&#62;." in partial and "&#91;1&#93;" in partial
     assert "Deuxième" not in partial and "rag-sources" not in partial
     assert "Deuxième phrase citée &#33;" in final and "&#91;2&#93;" in final  # "!" escaped
-    assert final.count('class="rag-src"') == 2 and final.count("<mark>") == 2
+    assert final.count('class="rag-src"') == 1 and final.count("<mark>") == 2  # one card per article
     assert "Avant ? Et ça ?" in final  # the search query used
     assert data["citations"][1]["quote"] == "Deuxième phrase citée !"
 

@@ -47,6 +47,7 @@ CSS = """
 .rag-passage { font-size: .9em; margin-top: .2em; line-height: 1.45; }
 .rag-answer mark, .rag-article mark { background: #fde68a; color: #1f2937; padding: 0 .1em;
   border-radius: 2px; }
+.rag-short { font-weight: 700; font-size: 1.08em; margin-bottom: .25em; }
 .rag-error { color: #b91c1c; font-weight: 500; }
 .rag-pending { opacity: .6; }
 .rag-article h3 { margin: 0 0 .2em 0; font-size: 1.05em; }

@@ -60,6 +60,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
         k=getattr(args, "k", None),
+        composer=getattr(args, "composer", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
@@ -105,7 +106,7 @@ def format_report(report: IndexReport) -> str:
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
-    lines = [textwrap.fill(answer.text, width)]
+    lines = [textwrap.fill(line, width) for line in answer.text.split("\n")]  # the short answer first
     cited = answer.related if answer.abstained else answer.citations
     if cited:
         lines.append("")
@@ -175,7 +176,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if json_out and not Path(json_out).resolve().parent.is_dir():
         raise SettingsError(f"--json {json_out}: its folder does not exist; create it or write elsewhere")
     items = load_qa(args.qa)
-    settings = Settings.resolve(model=args.model)
+    settings = Settings.resolve(model=args.model, composer=args.composer)
     embedder = embedder_for(settings, follow_index=False)
     on_progress, close = progress_bar(sys.stderr.isatty(), "indexing contexts")
     try:
@@ -189,6 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             settings=settings,
             on_progress=on_progress,
             source=f"qa:{Path(args.qa).name}",
+            half=args.half,
         )
     finally:
         close()
@@ -212,14 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, corpus: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, corpus: bool = True, composer: bool = True) -> None:
         p.add_argument("--index", help="index folder (default: RAG_INDEX or index/)")
         p.add_argument("--model", help="embedding model name or folder (default: the index's, or RAG_MODEL)")
+        if composer:
+            p.add_argument("--composer", help="how answers are composed: reader (default) or extractive")
         if corpus:
             p.add_argument("--corpus", help="corpus folder (default: RAG_CORPUS or seeds/)")
 
     p = sub.add_parser("index", help="build or update the index from the corpus folder")
-    common(p)
+    common(p, composer=False)
     p.add_argument("--rebuild", action="store_true", help="start from an empty index")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--chunk-size", help="characters per chunk (default: RAG_CHUNK_SIZE or 500)")
@@ -248,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_whole("--limit"), default=None, help="only the first N questions")
     p.add_argument("--retriever", default="hybrid", choices=["bm25", "dense", "hybrid", "all"])
     p.add_argument("--model", help="embedding model (default: RAG_MODEL or multilingual-e5-small)")
+    p.add_argument("--composer", help="how answers are composed: reader (default) or extractive")
+    p.add_argument(
+        "--half", choices=["train", "test"], help="only the questions of one half of the file, by title"
+    )
     p.add_argument("--json", dest="json_out", help="write the full results to this file")
     p.add_argument("--distractors", help="extra articles (corpus jsonl) indexed beside the contexts")
     p.add_argument(

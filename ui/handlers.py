@@ -71,7 +71,9 @@ def answer_stream(
     yield Step('<div class="rag-pending">Recherche dans les articles…</div>', None, False)
     data = ask_json(engine, question, k, history)
     texts = _texts(engine, data)
-    for prefix in render.stream_prefixes(data["text"])[:-1]:
+    short, body = (data["text"].split("\n", 1) + [""])[:2] if data.get("short_answer") else ("", data["text"])
+    for prefix in render.stream_prefixes(body)[:-1]:
+        prefix = f"{short}\n{prefix}" if short else prefix
         yield Step(render.message_html(data, texts, partial_text=prefix), data, False)
         time.sleep(STREAM_DELAY)
     yield Step(render.message_html(data, texts), data, True)

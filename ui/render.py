@@ -135,15 +135,70 @@ def citation_html(
     )
 
 
+def highlight_all(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
+    """``text`` escaped, each ``(start, end, number)`` span in ``<mark>`` followed by its ``[n]`` marker
+    (spans in order, not overlapping).
+
+    >>> html = highlight_all("Un. Deux. Trois.", [(0, 3, 1), (10, 16, 2)])
+    >>> html.replace('<sup class="rag-marker">', "<sup>")
+    '<mark>Un.</mark><sup>&#91;1&#93;</sup> Deux. <mark>Trois.</mark><sup>&#91;2&#93;</sup>'
+    """
+    parts: list[str] = []
+    last = 0
+    for start, end, number in spans:
+        parts.append(escape_block(text[last:start]))
+        marker = f'<sup class="rag-marker">&#91;{int(number)}&#93;</sup>'
+        parts.append(f"<mark>{escape_block(text[start:end])}</mark>{marker}")
+        last = end
+    parts.append(escape_block(text[last:]))
+    return "".join(parts)
+
+
+def article_card_html(
+    citations: Sequence[Mapping[str, Any]], doc_text: str | None, chunks: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """One card for the citations of one article: their markers, title · date · file, then the
+    passages around the quotes with every quote highlighted and numbered (passages that touch are
+    shown as one)."""
+    first = citations[0]
+    markers = " ".join(f"&#91;{int(c['number'])}&#93;" for c in citations)
+    head = f'<div class="rag-src-head"><b>{markers}</b> {citation_meta(first)}</div>'
+    verified = [c for c in citations if quote_matches(c, doc_text)]
+    if doc_text is None or len(verified) < len(citations):  # the document changed: the quotes alone
+        quotes = " … ".join(f"<mark>{escape_block(c['quote'])}</mark>" for c in citations)
+        return f'<div class="rag-src">{head}<div class="rag-passage">{quotes}</div></div>'
+    windows: list[list[Any]] = []  # [lo, hi, [(start, end, number)]], merged where they touch
+    for c in sorted(verified, key=lambda c: int(c["start"])):
+        start, end = int(c["start"]), int(c["end"])
+        lo, hi = passage_bounds(doc_text, start, end, chunks.get(c.get("chunk_id") or ""))
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+            if start >= windows[-1][2][-1][1]:  # a quote overlapping the previous one is not marked twice
+                windows[-1][2].append((start, end, c["number"]))
+        else:
+            windows.append([lo, hi, [(start, end, c["number"])]])
+    passages = []
+    for lo, hi, spans in windows:
+        body = highlight_all(doc_text[lo:hi], [(s - lo, e - lo, n) for s, e, n in spans])
+        passages.append(
+            ("… " if doc_text[:lo].strip() else "") + body + (" …" if doc_text[hi:].strip() else "")
+        )
+    return f'<div class="rag-src">{head}<div class="rag-passage">{"<br>".join(passages)}</div></div>'
+
+
 def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: bool = True) -> str:
-    """The citations of an answer (or its related passages when it abstained) as source cards."""
+    """The citations of an answer (or its related passages when it abstained) as source cards, one
+    card per article."""
     abstained = bool(answer.get("abstained"))
     cited: Sequence[Mapping[str, Any]] = answer.get("related" if abstained else "citations") or ()
     if not cited:
         return ""
     chunks = {h["chunk"]["id"]: h["chunk"] for h in answer.get("hits") or ()}
+    by_doc: dict[str, list[Mapping[str, Any]]] = {}
+    for c in cited:
+        by_doc.setdefault(c["doc_id"], []).append(c)
     title = "Passages proches (related passages)" if abstained else "Sources"
-    cards = "".join(citation_html(c, texts.get(c["doc_id"]), chunks.get(c.get("chunk_id"))) for c in cited)
+    cards = "".join(article_card_html(group, texts.get(doc_id), chunks) for doc_id, group in by_doc.items())
     head = f'<div class="rag-sources-title">{title}</div>' if heading else ""
     return f'<div class="rag-sources{" rag-related" if abstained else ""}">{head}{cards}</div>'
 
@@ -154,7 +209,12 @@ def message_html(answer: Mapping[str, Any], texts: Mapping[str, str], partial_te
     done = partial_text is None
     text = answer["text"] if done else partial_text
     cls = "rag-answer rag-abstained" if answer.get("abstained") else "rag-answer"
-    parts = [f'<div class="{cls}"><div class="rag-text">{answer_text_html(text or "")}</div>']
+    parts = [f'<div class="{cls}">']
+    short = answer.get("short_answer")
+    if short and text:  # the short answer is the text's first line: shown apart, in bold
+        first, _, text = text.partition("\n")
+        parts.append(f'<div class="rag-short">{answer_text_html(first)}</div>')
+    parts.append(f'<div class="rag-text">{answer_text_html(text or "")}</div>')
     if done:
         if answer.get("query"):
             parts.append(f'<div class="rag-query">Recherche (query) : « {escape(answer["query"])} »</div>')

@@ -1,9 +1,13 @@
 """The answer composer: hits -> :class:`~rag.types.Answer`, the seam where a reader plugs in.
 
-- ``extractive``: the current composer, quoting the best-scoring sentences verbatim;
-- ``calibration``: answerability (``Answer.confidence``) and the abstention thresholds, per embedder.
+- ``reader`` (the default): answers only from a sentence that offers what was asked, with the short
+  answer first, says what is missing otherwise, summarises an article when asked to;
+- ``extractive``: the earlier composer, quoting the best-scoring sentences, kept for comparison;
+- ``calibration``: answerability (``Answer.confidence``) and the abstention thresholds, per embedder;
+- ``short_answer``, ``summary``, ``messages``: the reader's parts.
 
-A composer implements :class:`Composer`; :data:`COMPOSERS` names the ones available.
+A composer implements :class:`Composer`; :data:`COMPOSERS` names the ones available
+(``RAG_COMPOSER`` chooses).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ..store import Store
 from ..types import Answer, Hit
 from .calibration import Calibrations, calibrations_for
 from .extractive import ComposerSettings, ExtractiveComposer
+from .reader import ReaderComposer, ReaderSettings
 
 
 class Composer(Protocol):
@@ -30,10 +35,17 @@ class Composer(Protocol):
     def threshold(self, cross_language: bool = False) -> float: ...
 
 
-COMPOSERS: dict[str, type[ExtractiveComposer]] = {ExtractiveComposer.name: ExtractiveComposer}
+COMPOSERS: dict[str, type[ExtractiveComposer]] = {
+    ReaderComposer.name: ReaderComposer,
+    ExtractiveComposer.name: ExtractiveComposer,
+}
+DEFAULT_COMPOSER = ReaderComposer.name
 
 __all__ = [
     "COMPOSERS",
+    "DEFAULT_COMPOSER",
+    "ReaderComposer",
+    "ReaderSettings",
     "Calibrations",
     "Composer",
     "ComposerSettings",

@@ -45,7 +45,9 @@ class ComposerSettings:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """A sentence of a retrieved passage with its scores and lexical terms."""
+
     hit: Hit
     start: int
     end: int
@@ -81,7 +83,7 @@ class ExtractiveComposer:
     def compose(self, query: Query, hits: Sequence[Hit], store: Store, vector: np.ndarray) -> Answer:
         """The answer to ``query`` from ``hits`` (of ``store``); ``vector`` is the query's embedding."""
         candidates = self._candidates(query, hits, store, vector)
-        cross = bool(candidates) and query.language != detect_language(_text(store, candidates[0]))
+        cross = bool(candidates) and query.language != detect_language(sentence_text(store, candidates[0]))
         confidence = self._confidence(query, candidates, hits, store, cross)
         language = query.language
         if not candidates or confidence < self.threshold(cross):
@@ -114,7 +116,7 @@ class ExtractiveComposer:
     # ----- scoring -------------------------------------------------------------------------------
     def _candidates(
         self, query: Query, hits: Sequence[Hit], store: Store, vector: np.ndarray
-    ) -> list[_Candidate]:
+    ) -> list[Candidate]:
         s = self.settings
         picked: list[tuple[Hit, Sentence]] = []
         seen: set[str] = set()
@@ -137,7 +139,7 @@ class ExtractiveComposer:
             prior = s.rank_weight * (1.0 / hit.rank)
             typed = s.type_weight * offered(text, kind, query.asked) if kind else 0.0
             score = d + s.lexical_weight * coverage + prior + typed
-            out.append(_Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score), terms))
+            out.append(Candidate(hit, sentence.start, sentence.end, float(d), coverage, float(score), terms))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -149,14 +151,14 @@ class ExtractiveComposer:
         candidates = self._candidates(query, hits, store, vector)
         if not candidates:
             return None
-        cross = query.language != detect_language(_text(store, candidates[0]))
+        cross = query.language != detect_language(sentence_text(store, candidates[0]))
         return self._features(query, candidates, hits, store, cross)
 
     def _features(
-        self, query: Query, candidates: list[_Candidate], hits: Sequence[Hit], store: Store, cross: bool
+        self, query: Query, candidates: list[Candidate], hits: Sequence[Hit], store: Store, cross: bool
     ) -> Features:
         best = candidates[0]
-        texts = [_text(store, c) for c in candidates]
+        texts = [sentence_text(store, c) for c in candidates]
         # Across languages names are often translated (Greece / Grèce): only numbers are compared.
         missing = missing_entities(query, texts, names=not cross)
         q_terms = set(query.question_terms)
@@ -170,25 +172,25 @@ class ExtractiveComposer:
         return Features(best.dense, best.coverage, top_coverage, missing, gap)
 
     def _confidence(
-        self, query: Query, candidates: list[_Candidate], hits: Sequence[Hit], store: Store, cross: bool
+        self, query: Query, candidates: list[Candidate], hits: Sequence[Hit], store: Store, cross: bool
     ) -> float:
         """How answerable the question looks (see :mod:`rag.composer.calibration`); higher is more."""
         if not candidates:
             return 0.0
         return self.calibration(cross).confidence(self._features(query, candidates, hits, store, cross))
 
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         best = candidates[0]
         chosen = [best]
         for c in candidates[1:]:
             if len(chosen) >= self.settings.max_sentences or c.score < best.score - self.settings.margin:
                 break
-            if not any(_overlaps(c, o) for o in chosen):
+            if not any(overlaps(c, o) for o in chosen):
                 chosen.append(c)
         return chosen
 
-    def _related(self, candidates: list[_Candidate], store: Store) -> list[Citation]:
-        picked: list[_Candidate] = []
+    def _related(self, candidates: list[Candidate], store: Store) -> list[Citation]:
+        picked: list[Candidate] = []
         for c in candidates:
             if all(
                 c.hit.chunk.doc_id != o.hit.chunk.doc_id or c.hit.chunk.id != o.hit.chunk.id for o in picked
@@ -198,7 +200,7 @@ class ExtractiveComposer:
                 break
         return [self._cite(n, c, store) for n, c in enumerate(picked, start=1)]
 
-    def _cite(self, number: int, c: _Candidate, store: Store) -> Citation:
+    def _cite(self, number: int, c: Candidate, store: Store) -> Citation:
         doc = store.documents[c.hit.chunk.doc_id]
         return Citation(
             number=number,
@@ -214,11 +216,11 @@ class ExtractiveComposer:
         )
 
 
-def _text(store: Store, c: _Candidate) -> str:
+def sentence_text(store: Store, c: Candidate) -> str:
     return store.documents[c.hit.chunk.doc_id].text[c.start : c.end]
 
 
-def _overlaps(a: _Candidate, b: _Candidate) -> bool:
+def overlaps(a: Candidate, b: Candidate) -> bool:
     return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
 
 

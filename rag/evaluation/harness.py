@@ -60,8 +60,8 @@ from ..errors import CorpusError, SettingsError
 from ..indexing import IndexReport, update_index
 from ..retrieval import FUSIONS
 from ..types import Answer, Progress, ProgressFn
-from .metrics import contains_answer, document_ranks, summarise
-from .qa import DEFAULT_FRACTION, DEFAULT_SEED, QAItem, no_answer_split
+from .metrics import contains_answer, document_ranks, short_answer_matches, summarise
+from .qa import DEFAULT_FRACTION, DEFAULT_SEED, QAItem, no_answer_split, title_half
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,11 @@ def _ask(
     gold_rank = docs.index(item.doc_id) + 1 if item.doc_id in docs else None
     quotes = answer.citations + answer.related
     verbatim = sum(1 for c in quotes if engine.document(c.doc_id).text[c.start : c.end] == c.quote)
+    quoted = len(quotes)
+    short = answer.short_answer
+    if short is not None:  # the short answer is quoted too, and must be verbatim like the others
+        quoted += 1
+        verbatim += engine.document(short.doc_id).text[short.start : short.end] == short.text
     cited = [c.doc_id for c in answer.citations]
     record = {
         "retriever": run.name,
@@ -244,7 +249,11 @@ def _ask(
         ),
         "gold_cited": item.doc_id in cited if split == "answerable" else None,
         "citations": len(answer.citations),
-        "quotes": len(quotes),
+        "reason": answer.reason,
+        "kind": engine.questions.analyse(item.question).expected,
+        "short_answer": short.text if short is not None else None,
+        "short_ok": short is not None and item.answerable and short_answer_matches(short.text, item.answers),
+        "quotes": quoted,
         "verbatim_quotes": verbatim,
     }
     return record, answer
@@ -264,6 +273,7 @@ def evaluate(
     on_progress: ProgressFn | None = None,
     source: str = "qa",
     latency_sample: int | None = 200,
+    half: str | None = None,
 ) -> dict[str, Any]:
     """Build the two indexes, ask the questions with each retriever, return metrics and records.
 
@@ -277,6 +287,12 @@ def evaluate(
     if limit is not None and limit < 1:
         raise SettingsError(f"--limit {limit}: use a positive number of questions")
     asked = list(items[:limit]) if limit is not None else list(items)
+    if half is not None:  # every context is indexed; only the half's questions are asked
+        if half not in ("train", "test"):
+            raise SettingsError(f"--half {half!r}: use train or test")
+        asked = [item for item in asked if title_half(item.title) == half]
+        if not asked:
+            raise SettingsError(f"--half {half}: no question of the file is in that half")
     distractor_path = Path(distractors) if distractors else None
     if distractor_path is not None and not distractor_path.is_file():
         raise CorpusError(f"distractor file {str(distractor_path)!r} does not exist (a corpus .jsonl)")
@@ -289,8 +305,10 @@ def evaluate(
         )
         full_report, reduced_report, contexts, kept = built.full, built.reduced, built.contexts, built.kept
         index_seconds = time.perf_counter() - started
-        full = Engine.open(built.full_dir, embedder=cached)
-        reduced = Engine.open(built.reduced_dir, embedder=cached)
+        full = Engine.open(embedder=cached, settings=dataclasses.replace(settings, index_dir=built.full_dir))
+        reduced = Engine.open(
+            embedder=cached, settings=dataclasses.replace(settings, index_dir=built.reduced_dir)
+        )
         default_fusion = full.retrieval_settings.fusion
         runs = retriever_runs(retriever, default_fusion)
         plan: list[tuple[Engine, QAItem, str]] = [
@@ -333,6 +351,8 @@ def evaluate(
             "model_id": embedder.model_id,
             "k": k,
             "retriever": retriever,
+            "composer": settings.composer,
+            "half": half,
             "default_fusion": default_fusion,
             "chunk_size": settings.chunk_size,
             "chunk_overlap": settings.chunk_overlap,

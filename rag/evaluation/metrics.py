@@ -30,6 +30,33 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
     return any(_match_form(a) in haystack for a in answers if a.strip())
 
 
+SHORT_KINDS = frozenset(
+    {"name", "place", "date", "number", "percent", "distance", "mass", "money", "duration"}
+)
+SHORT_SLACK = 3  # a short answer may hold this many words beyond the gold answer
+
+
+def short_answer_matches(short: str, answers: Iterable[str]) -> bool:
+    """The short answer is a gold answer, or holds one with at most three more words.
+
+    >>> short_answer_matches("en octobre 2012", ["octobre 2012"])
+    True
+    >>> short_answer_matches("Marco", ["Marco Rubio"])
+    False
+    """
+    words = _match_form(short).replace("'", " ").split()
+    for answer in answers:
+        gold = _match_form(answer).replace("'", " ").split()
+        n = len(gold)
+        if (
+            n
+            and len(words) - n <= SHORT_SLACK
+            and any(words[i : i + n] == gold for i in range(len(words) - n + 1))
+        ):
+            return True
+    return False
+
+
 def document_ranks(answer: Answer) -> list[str]:
     """The documents of the hits in rank order, each once."""
     seen: dict[str, None] = {}
@@ -103,6 +130,7 @@ def by_language(answerable: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any
 def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) -> dict[str, Any]:
     answerable = [r for r in records if r["split"] == "answerable"]
     negatives = [r for r in records if r["split"] != "answerable"]
+    typed = [r for r in answerable if r.get("kind") in SHORT_KINDS]
     ranks = [r["gold_rank"] for r in answerable]
     n = len(answerable)
     pos_conf = [r["confidence"] for r in answerable]
@@ -119,6 +147,7 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
             "answerable": n,
             "removed_gold": sum(r["split"] == "removed" for r in records),
             "unanswerable": sum(r["split"] == "unanswerable" for r in records),
+            "typed": len(typed),  # answerable questions asking for a name, place, date or number
         },
         "retrieval": {
             "recall@1": _share(sum(1 for x in ranks if x is not None and x <= 1), n),
@@ -135,6 +164,7 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
             "answer_in_text_when_answered": _share(
                 sum(bool(r["answer_in_text"]) for r in answerable), n - fp
             ),
+            "short_answer": _share(sum(bool(r.get("short_ok")) for r in typed), len(typed)),
         },
         "citations": {
             "quotes": quotes,
@@ -147,6 +177,10 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
             "precision": _share(tp, tp + fp),
             "recall": _share(tp, len(negatives)),
             "auc": roc_auc(pos_conf, neg_conf),
+            "by_reason": {
+                reason: sum(1 for r in negatives if r["abstained"] and r.get("reason") == reason)
+                for reason in ("not_found", "detail_missing")
+            },
             # Removed-gold questions answered with the gold string anyway (from another document):
             # an upper bound on the label noise of the simulation.
             "removed_answer_found": _share(

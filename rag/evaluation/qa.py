@@ -123,6 +123,17 @@ def _parse_row(line: str, where: str) -> QAItem:
     )
 
 
+def title_half(title: str) -> str:
+    """``"train"`` or ``"test"``: the fixed half of a QA file an item belongs to, by its article's title
+    (the first 32 bits of the title's SHA-256, even or odd), so that no article is in both halves.
+    Models are trained on PIAF's ``"train"`` half only; every PIAF figure is also given on ``"test"``.
+
+    >>> title_half("Paris"), title_half("Lyon")
+    ('train', 'test')
+    """
+    return "train" if int(hashlib.sha256(title.encode("utf-8")).hexdigest()[:8], 16) % 2 == 0 else "test"
+
+
 def no_answer_split(
     items: Sequence[QAItem], fraction: float = DEFAULT_FRACTION, seed: int = DEFAULT_SEED
 ) -> list[str]:

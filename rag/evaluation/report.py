@@ -17,8 +17,9 @@ def format_table(result: dict[str, Any]) -> str:
     """The markdown report: one table of metrics (shares in %) and the set-up below it."""
     cfg = result["config"]
     header = (
-        "| retriever | R@1 | R@5 | R@10 | MRR@10 | answer in text | answer in 1st cit. | cit. verbatim "
-        "| abstain (answerable) | abstain P | abstain R | AUC | p50 ms | p95 ms |"
+        "| retriever | R@1 | R@5 | R@10 | MRR@10 | answer in text | answer in 1st cit. | short answer "
+        "| cit. per answer | cit. verbatim | abstain (answerable) | abstain P | abstain R | AUC | p50 ms "
+        "| p95 ms |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in result["results"].items():
@@ -26,7 +27,8 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {_pct(r['recall@1'])} | {_pct(r['recall@5'])} | {_pct(r['recall@10'])} "
             f"| {_num(r['mrr@10'])} | {_pct(a['answer_in_text'])} | {_pct(a['answer_in_first_citation'])} "
-            f"| {_pct(c['verbatim'])} | {_pct(ab['answerable_abstention'])} | {_pct(ab['precision'])} "
+            f"| {_pct(a['short_answer'])} | {_num(c['per_answer'], 2)} | {_pct(c['verbatim'])} "
+            f"| {_pct(ab['answerable_abstention'])} | {_pct(ab['precision'])} "
             f"| {_pct(ab['recall'])} | {_num(ab['auc'])} | {_num(lat['p50'], 0)} | {_num(lat['p95'], 0)} |"
         )
     na = cfg["no_answer"]
@@ -34,7 +36,9 @@ def format_table(result: dict[str, Any]) -> str:
     negatives = "removed-gold" + (" + unanswerable" if _has_unanswerable(result) else "")
     notes = [
         "",
-        f"- model {cfg['model_id']}, k={cfg['k']}; {cfg['questions']} questions "
+        f"- model {cfg['model_id']}, composer {cfg.get('composer', '?')}, k={cfg['k']}; "
+        + (f"the {cfg['half']} half: " if cfg.get("half") else "")
+        + f"{cfg['questions']} questions "
         f"({cfg['answerable']} answerable) over {cfg['contexts']} contexts"
         + (f" + distractors from {cfg['distractors']}" if cfg["distractors"] else "")
         + f" = {cfg['documents_full']} documents, {cfg['chunks_full']} chunks; shares in %.",
@@ -57,6 +61,15 @@ def format_table(result: dict[str, Any]) -> str:
                 )
                 + "."
             )
+    for name, s in result["results"].items():
+        a, reasons = s["answers"], s["abstention"]["by_reason"]
+        notes.append(
+            f"- {name}: short answer (exactly the gold answer, or holding it within 3 words) on "
+            f"{s['questions']['typed']} answerable questions asking for a name, place, date or number; "
+            "no-answer "
+            f"questions abstained on as not found {reasons['not_found']}, as detail missing "
+            f"{reasons['detail_missing']}."
+        )
     for name, s in result["results"].items():
         at = s["abstention"]["at_max_5pct"]
         if at is not None:

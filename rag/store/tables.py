@@ -81,6 +81,10 @@ class Tables:
     def doc_sentences(self, doc_id: str) -> list[Sentence]:
         return [self.sentences[s] for s in self.doc_sentence_ids.get(doc_id, [])]
 
+    def doc_terms(self, doc_id: str) -> list[str]:
+        """The lexical terms of a document: its chunks' terms (the title included), in order."""
+        return [t for c in self.doc_chunk_ids.get(doc_id, []) for t in self.chunk_terms[c]]
+
     def chunk_sentences(self, chunk_id: str) -> list[Sentence]:
         """The sentences overlapping a chunk, in document order (whole, even where the chunk cuts them)."""
         return [self.sentences[s] for s in self.chunk_sentence_ids.get(chunk_id, [])]

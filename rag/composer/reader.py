@@ -1,0 +1,284 @@
+"""The reader: answers only from a sentence that offers what was asked, says what is missing when no
+sentence does, gives the short answer itself, and does not pad.
+
+It scores candidate sentences as the extractive composer does, then:
+
+- a question asking for a name, a place, a date or a number is answered by the best sentence that
+  offers one (within ``type_margin`` of the best score), and its answer span (:mod:`.short_answer`)
+  comes first; when no candidate offers the date or number asked, the answer says the articles do
+  not give it (a name or a place may be a common noun: the best sentence then answers alone);
+- one sentence answers, plus the one before it when it opens with a pronoun (it names the subject),
+  plus a second only for open questions (why, how) whose runner-up scores within ``second_margin``;
+- a question asking what an article is about gets its lead and most central sentences
+  (:mod:`.summary`);
+- when the evidence is too weak (:mod:`.calibration`), ``Answer.reason`` says whether the articles are
+  on the subject at all (``"detail_missing"``) or not (``"not_found"``).
+
+The values of :class:`ReaderSettings` and how they were chosen: ``docs/tuning.md#reader``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..query import Query
+from ..store import Store
+from ..text import LexicalAnalyzer, detect_language, fold, normalize
+from ..types import Answer, Citation, Hit, ShortAnswer
+from . import messages, short_answer
+from .calibration import UNCALIBRATED, Calibrations
+from .extractive import Candidate, ComposerSettings, ExtractiveComposer, overlaps, sentence_text
+from .summary import summary_sentences
+
+# A sentence opening with one of these speaks of someone or something the previous sentence names.
+_PRONOUN = re.compile(
+    r"^(il|elle|ils|elles|celui-ci|celle-ci|ceux-ci|celles-ci|ce dernier|cette dernière|ces derniers|"
+    r"he|she|they|it)\b",
+    re.IGNORECASE,
+)
+# Asked kinds whose answer need not be a capitalised name ("Qui a traversé la rade ?" - "La licorne"):
+# without one, the best sentence still answers, with no short answer.
+_NAMED = frozenset({"name", "place"})
+# The words of a summary question that do not name its subject ("Résume l'article sur …").
+_GIST_TERMS = frozenset({"resum", "articl", "parl", "princip", "inform", "point", "sujet", "summar",
+                         "summaris", "summariz", "main", "gist", "say", "about", "dit", "racont", "trait",
+                         "grand", "lign"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """How the reader chooses and checks its sentences (provenance: docs/tuning.md#reader)."""
+
+    type_margin: float = 0.1  # a typed question's sentence may score this far below the best
+    second_margin: float = 0.06  # an open question's second sentence must score this close to the best
+    on_subject: float = 0.5  # share of the question's terms in the closest article: "on the subject"
+    on_subject_dense: float = 0.82  # across languages: the closest passage's similarity instead
+    summary_sentences: int = 3
+    names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)
+    typed_abstain: bool = True  # no date or number where one is asked: "detail missing"
+    antecedent: bool = True  # add the sentence naming the subject of an opening pronoun
+
+
+class ReaderComposer(ExtractiveComposer):
+    """Answers that answer: see the module docstring."""
+
+    name = "reader"
+
+    def __init__(
+        self,
+        calibrations: Calibrations = UNCALIBRATED,
+        settings: ComposerSettings | None = None,
+        lexical: LexicalAnalyzer | None = None,
+        reader: ReaderSettings | None = None,
+    ) -> None:
+        super().__init__(calibrations, settings, lexical)
+        self.reader = reader or ReaderSettings()
+
+    def compose(self, query: Query, hits: Sequence[Hit], store: Store, vector: np.ndarray) -> Answer:
+        if not store.documents:
+            return self._abstain(query, hits, [], store, 0.0, "not_found", messages.empty(query.language))
+        if query.expected == "summary":
+            return self._summary(query, hits, store)
+        candidates = self._candidates(query, hits, store, vector)
+        if not candidates:
+            return self._abstain(query, hits, [], store, 0.0, "not_found")
+        cross = query.language != detect_language(sentence_text(store, candidates[0]))
+        confidence = self._confidence(query, candidates, hits, store, cross)
+        kind = query.expected
+        if confidence < self.threshold(cross):
+            reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
+            return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
+        if not cross and self.reader.names_rule:  # names are often translated across languages
+            candidates = [c for c in candidates if self._names_held(c, query, store)]
+            if not candidates:
+                return self._abstain(query, hits, [], store, confidence, "detail_missing", kind=kind)
+        best = candidates[0]
+        span: tuple[int, int] | None = None
+        if kind is not None:
+            typed = self._typed(candidates, kind, query, store)
+            if typed is not None:
+                best, span = typed
+            elif kind not in _NAMED and self.reader.typed_abstain:  # no date or number where one is asked
+                return self._abstain(query, hits, candidates, store, confidence, "detail_missing", kind=kind)
+        chosen = self._padding(best, candidates, kind, store)
+        citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
+        body = messages.lead(query.language) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
+        short = None
+        if span is not None and kind is not None:
+            number = chosen.index(best) + 1
+            start, end = best.start + span[0], best.start + span[1]
+            doc = store.documents[best.hit.chunk.doc_id]
+            short = ShortAnswer(doc.text[start:end], doc.id, start, end, number, kind)
+            body = f"{short.text} [{number}]\n{body}"
+        return Answer(
+            question=query.question,
+            text=body,
+            citations=citations,
+            hits=tuple(hits),
+            abstained=False,
+            language=query.language,
+            confidence=confidence,
+            query=query.text,
+            short_answer=short,
+        )
+
+    # ----- choosing ------------------------------------------------------------------------------
+    def _names_held(self, c: Candidate, query: Query, store: Store) -> bool:
+        """Whether the sentence (with the one before it and its article's title) holds every name of
+        the question: "la capitale de l'Australie" is not answered by a sentence on Manille."""
+        if not query.names:
+            return True
+        doc = store.documents[c.hit.chunk.doc_id]
+        previous = self._previous(c, store)
+        text = " ".join(
+            [
+                doc.title,
+                sentence_text(store, c),
+                "" if previous is None else doc.text[previous.start : previous.end],
+            ]
+        )
+        held = fold(normalize(text))
+        return all(name in held for name in query.names)
+
+    def _typed(
+        self, candidates: list[Candidate], kind: str, query: Query, store: Store
+    ) -> tuple[Candidate, tuple[int, int]] | None:
+        """The best candidate offering the asked kind, within the margin, with its answer span."""
+        best = candidates[0]
+        for c in candidates:
+            if c.score < best.score - self.reader.type_margin:
+                break
+            text = sentence_text(store, c)
+            span = short_answer.find(text, kind, query.asked)
+            if span is not None:
+                return c, span
+        return None
+
+    def _padding(
+        self, best: Candidate, candidates: list[Candidate], kind: str | None, store: Store
+    ) -> list[Candidate]:
+        """The sentences that answer: the best, the one naming its pronoun's subject, and for an open
+        question a close runner-up; the best first."""
+        chosen = [best]
+        if self.reader.antecedent and _PRONOUN.match(sentence_text(store, best)):
+            previous = self._previous(best, store)
+            if previous is not None:
+                chosen.insert(0, previous)
+        if kind is None:
+            for c in candidates[1:]:
+                if c.score < best.score - self.reader.second_margin:
+                    break
+                if not any(overlaps(c, o) for o in chosen):
+                    chosen.append(c)
+                    break
+        others = sorted((c for c in chosen if c is not best), key=lambda c: (c.hit.chunk.doc_id, c.start))
+        return [best, *others]  # the answer first
+
+    def _previous(self, c: Candidate, store: Store) -> Candidate | None:
+        sentences = store.doc_sentences(c.hit.chunk.doc_id)
+        at = next((i for i, s in enumerate(sentences) if s.start == c.start), 0)
+        if at == 0:
+            return None
+        s = sentences[at - 1]
+        return Candidate(c.hit, s.start, s.end, c.dense, 0.0, c.score, frozenset())
+
+    def _on_subject(self, query: Query, hits: Sequence[Hit], store: Store, cross: bool) -> bool:
+        """Whether the closest article is about what the question asks of (it holds most of the
+        question's terms; across languages, its passage is close to the question)."""
+        if not hits:
+            return False
+        if cross:
+            return (hits[0].dense_score or 0.0) >= self.reader.on_subject_dense
+        terms = set(query.question_terms)
+        if not terms:
+            return False
+        doc_id = hits[0].chunk.doc_id
+        held = set(store.tables.doc_terms(doc_id))
+        return len(terms & held) / len(terms) >= self.reader.on_subject
+
+    # ----- summaries -----------------------------------------------------------------------------
+    def _summary(self, query: Query, hits: Sequence[Hit], store: Store) -> Answer:
+        subject = set(query.question_terms) - _GIST_TERMS
+        named = subject or set(query.terms) - _GIST_TERMS  # a follow-up names it in the previous turn
+        if len(store.documents) == 1:
+            doc_id = next(iter(store.documents))
+        elif named and hits:
+            doc_id = hits[0].chunk.doc_id
+        else:  # "Résume l'article": the newest one
+            doc_id = max(store.documents.values(), key=lambda d: d.date).id
+        confidence = 1.0
+        if subject and len(store.documents) > 1:
+            cross = query.language != detect_language(store.documents[doc_id].text[:500])
+            if cross:
+                confidence = hits[0].dense_score or 0.0
+                ok = confidence >= self.reader.on_subject_dense
+            else:
+                confidence = len(subject & set(store.tables.doc_terms(doc_id))) / len(subject)
+                ok = confidence >= self.reader.on_subject
+            if not ok:
+                return self._abstain(query, hits, [], store, confidence, "not_found")
+        doc = store.documents[doc_id]
+        citations = []
+        for n, s in enumerate(summary_sentences(store, doc_id, self.reader.summary_sentences), start=1):
+            chunk_ids = store.tables.sentence_chunk_ids.get(s.id) or [""]
+            citations.append(
+                Citation(
+                    n,
+                    doc.id,
+                    doc.title,
+                    doc.date,
+                    doc.source,
+                    doc.text[s.start : s.end],
+                    s.start,
+                    s.end,
+                    1.0,
+                    chunk_ids[0],
+                )  # fmt: skip
+            )
+        body = messages.lead(query.language) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
+        return Answer(
+            question=query.question,
+            text=body,
+            citations=tuple(citations),
+            hits=tuple(hits),
+            abstained=False,
+            language=query.language,
+            confidence=float(confidence),
+            query=query.text,
+            reason="summary",
+        )
+
+    # ----- abstaining ----------------------------------------------------------------------------
+    def _abstain(
+        self,
+        query: Query,
+        hits: Sequence[Hit],
+        candidates: list[Candidate],
+        store: Store,
+        confidence: float,
+        reason: str,
+        text: str | None = None,
+        kind: str | None = None,
+    ) -> Answer:
+        if text is None:
+            if reason == "detail_missing" and hits:
+                title = store.documents[hits[0].chunk.doc_id].title
+                text = messages.detail_missing(query.language, kind, title)
+            else:
+                text = messages.not_found(query.language)
+        return Answer(
+            question=query.question,
+            text=text,
+            citations=(),
+            hits=tuple(hits),
+            abstained=True,
+            language=query.language,
+            confidence=float(confidence),
+            query=query.text,
+            related=tuple(self._related(candidates, store)),
+            reason=reason,
+        )

@@ -1,0 +1,141 @@
+"""The short answer: the few words of a sentence that answer a question asking for a name, a place,
+a date or a number, found with rules (no model).
+
+Each kind has patterns over the sentence's text; the first match that is not made only of words the
+question already holds is the answer ("Qui dirige l'usine de Jababeka ?" is not answered by
+"Jababeka"). The span is returned as offsets into the sentence, so the answer is verbatim.
+
+>>> s = "Selon le nouveau directeur du site de Jababeka David Quentin, l'usine emploie 800 personnes."
+>>> asked = frozenset({"qui", "dirige", "l", "usine", "de", "jababeka"})
+>>> start, end = find(s, "name", asked); s[start:end]
+'David Quentin'
+>>> start, end = find(s, "number", frozenset({"combien"})); s[start:end]
+'800 personnes'
+>>> find("Il pleut.", "date", frozenset()) is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..text import fold
+
+_MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|"
+    "decembre|january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_DAYS = (
+    "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|"
+    "sunday"
+)
+_NUMBER_WORD = (
+    r"\b(?:(?:une? |des |quelques |plusieurs )?(?:dizaine|douzaine|quinzaine|vingtaine|trentaine|quarantaine|"
+    r"cinquantaine|soixantaine|centaine|millier)s?|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
+    r"quinze|vingt|trente|quarante|cinquante|soixante|cent|mille|two|three|four|five|six|seven|eight|nine|ten|"
+    r"twelve|twenty|thirty|forty|fifty|hundred|thousand|dozen)\b"
+)
+_QUANTIFIER = (
+    r"(?:plus d['’]|plus de |près de |pres de |environ |quelque |au moins |moins de |about |over |nearly |"
+    r"almost |more than |some )?"
+)
+_FIGURE = r"\d[\d\u00a0\u202f .,]*\d|\d"
+_SCALE = r"(?:\s(?:milliards?|millions?|mille|billions?|millions|thousand))?"
+_UNIT = (
+    r"\s?(?:%|pour ?cent|percent|€|euros?|\$|dollars?|francs?|livres?|yens?|yuans?|km|kilomètres?|m\b|"
+    r"mètres?|"
+    r"miles?|années?-lumière|light-years?|kg|kilogrammes?|tonnes?|tons?|GeV|MeV|TeV|jours?|heures?|ans\b|"
+    r"années?|mois|semaines?|minutes?|secondes?|siècles?|days?|hours?|years?|months?|weeks?)"
+)
+# The noun counted ("800 personnes"), not a function word ("28,1 % des"). Function words that follow a
+# number in French and English:
+_NOT_NOUN = r"(?:de|des|du|la|le|les|et|ou|en|au|aux|à|sur|par|pour|dans|qui|que|of|the|and|in|on|to|for)\b"
+_NOUN = rf"(?:\s(?:de |d['’])?(?!{_NOT_NOUN})[^\W\d_][\w\-’']*)?"
+_CAPITAL = r"[A-ZÀ-ÖØ-Þ][\w\-’']*"
+_NAME = _CAPITAL + r"(?:\s(?:(?:de|du|des|van|von|der|den|al|el|bin|ben|d['’]|la|le)\s?)?" + _CAPITAL + r")*"
+# Capitalised words that open sentences or clauses without naming anything.
+_COMMON = {
+    "le", "la", "les", "l", "un", "une", "des", "il", "elle", "ils", "elles", "ce", "cette", "ces", "en",
+    "dans", "pour", "selon", "a", "à", "au", "aux", "de", "du", "d", "on", "mais", "et", "or", "après",
+    "avant", "depuis", "lors", "quand", "lorsque", "si", "alors", "ainsi", "puis", "enfin", "pourtant",
+    "cependant", "néanmoins", "par", "sur", "sous", "vers", "chez", "parmi", "malgré", "tout", "tous",
+    "the", "an", "in", "at", "it", "he", "she", "they", "this", "that", "when", "if", "but", "and",
+}  # fmt: skip
+_COMMON = {fold(word) for word in _COMMON}  # compared with folded words
+
+_PATTERNS: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        rf"(?:(?:le |du |au |on )?(?:(?:{_DAYS})\s)?(?:1er|\d{{1,2}})\s(?:{_MONTHS})(?:\s\d{{4}})?)|"
+        rf"(?:(?:en |depuis |dès |des |vers |in |since )?(?:{_MONTHS})\s\d{{4}})|"
+        rf"(?:(?:{_MONTHS})\s\d{{1,2}},?\s\d{{4}})|"
+        r"(?:(?:en |depuis |dès |vers |in |since |au |du )?(?:[IVXLC]+e|\d{1,2}e|\d{1,2}(?:st|nd|rd|th))"
+        r"\s(?:siècle|century))|"
+        r"(?:(?:en |depuis |dès |vers |in |since |dans les années )?(?:1\d{3}|20\d{2}))\b",
+        re.IGNORECASE,
+    ),
+    "number": re.compile(
+        rf"{_QUANTIFIER}(?:(?:{_FIGURE}){_SCALE}(?:{_UNIT})?|(?:{_NUMBER_WORD})){_NOUN}", re.IGNORECASE
+    ),
+    "measure": re.compile(
+        rf"{_QUANTIFIER}(?:{_FIGURE}){_SCALE}{_UNIT}(?:\s(?:de |d['’])?[^\W\d_]+)?", re.IGNORECASE
+    ),
+    "name": re.compile(_NAME),
+    "place": re.compile(r"(?:(?:à|au|aux|en|dans|vers|in|at)\s)?" + _NAME),
+}
+KINDS = {"date": "date", "number": "number", "name": "name", "place": "place", "percent": "measure",
+         "distance": "measure", "mass": "measure", "money": "measure", "duration": "measure"}  # fmt: skip
+
+
+def find(sentence: str, kind: str, asked: frozenset[str]) -> tuple[int, int] | None:
+    """Offsets in ``sentence`` of the short answer of ``kind`` (None when there is none). ``asked``
+    holds the question's folded words (:func:`rag.expected_type.asked_words`)."""
+    family = KINDS.get(kind, "")
+    pattern = _PATTERNS.get(family)
+    if pattern is None:
+        return None
+    dates = (
+        [m.span() for m in _PATTERNS["date"].finditer(sentence)] if family in ("number", "measure") else []
+    )
+    found: list[tuple[int, int]] = []
+    for m in pattern.finditer(sentence):
+        start, end = m.span()
+        if family in (
+            "name",
+            "place",
+        ):  # a run of capitalised words: drop the question's own words at its edges
+            start, end = _trim(sentence, start, end, asked)
+            start = _after_complement(sentence, start, end)
+        while end > start and sentence[end - 1] in " ,.;:":
+            end -= 1
+        words = re.findall(r"\w+", fold(sentence[start:end]))
+        if not words or all(w in asked for w in words):
+            continue
+        if family in ("name", "place") and all(w in _COMMON or w in asked for w in words):
+            continue
+        if any(a <= start < b for a, b in dates):  # "7 novembre" is a date, not a number
+            continue
+        found.append((start, end))
+    if family == "name":  # a full name ("David Quentin") before a lone capitalised word ("État")
+        found.sort(key=lambda span: len(sentence[span[0] : span[1]].split()) < 2)
+    return found[0] if found else None
+
+
+def _after_complement(sentence: str, start: int, end: int) -> int:
+    """Where a name run really starts: "secrétaire d'État Marco Rubio" names Marco Rubio, the first
+    capitalised word completing the noun before it ("d'État", "de l'Intérieur")."""
+    before = sentence[max(0, start - 4) : start].lower()
+    words = sentence[start:end].split()
+    if len(words) >= 3 and (before.endswith(("'", "’")) or before.endswith((" de ", " du "))):
+        return start + len(words[0]) + 1
+    return start
+
+
+def _trim(sentence: str, start: int, end: int, asked: frozenset[str]) -> tuple[int, int]:
+    """The span without its leading and trailing words that the question holds or that open clauses."""
+    spans = [(start + m.start(), start + m.end()) for m in re.finditer(r"[\w\-’']+", sentence[start:end])]
+    keep = [s for s in spans if fold(sentence[s[0] : s[1]]) not in asked | _COMMON]
+    if not keep:
+        return start, start
+    first = spans.index(keep[0])
+    last = spans.index(keep[-1])
+    return spans[first][0], spans[last][1]

@@ -1,0 +1,156 @@
+"""The reader composer: short answers verbatim, one sentence for one fact, what is missing said,
+summaries of an article, and clear answers to odd questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Engine, Settings
+from rag.composer.short_answer import find
+from rag.embedders import HashEmbedder
+from rag.expected_type import asked_words
+
+ARTICLES = {
+    "usine.md": (
+        "---\ntitle: L'Oréal ouvre sa plus grande usine en Indonésie\ndate: 2012-11-07\n---\n"
+        "Le groupe L'Oréal a inauguré mercredi sa plus grande usine au monde, à Jababeka en Indonésie. "
+        "L'usine emploie 800 personnes. Elle produira 200 millions de produits en 2013. "
+        "Selon le directeur du site David Quentin, les machines tournent en trois équipes.\n"
+    ),
+    "sommet.md": (
+        "---\ntitle: Sommet sur les terres rares à Washington\ndate: 2012-06-01\n---\n"
+        "Une réunion internationale sur les terres rares se tient à Washington. "
+        "Le sommet est placé sous l'égide du secrétaire d'État Marco Rubio. "
+        "Il a rappelé le rôle de la Chine dans l'extraction des métaux.\n"
+    ),
+    "meteo.md": "---\ntitle: Météo à Lyon\ndate: 2012-11-20\n---\nIl pleuvra beaucoup à Lyon demain.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("reader")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    return Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
+
+
+def check_verbatim(engine: Engine, answer) -> None:
+    for c in answer.citations + answer.related:
+        assert engine.document(c.doc_id).text[c.start : c.end] == c.quote
+    s = answer.short_answer
+    if s is not None:
+        assert engine.document(s.doc_id).text[s.start : s.end] == s.text
+        assert answer.text.startswith(f"{s.text} [{s.citation}]\n")
+        cited = answer.citations[s.citation - 1]
+        assert cited.start <= s.start and s.end <= cited.end  # taken from the sentence it cites
+
+
+def test_a_question_for_a_number_gets_the_short_answer_first_and_one_sentence(engine: Engine):
+    answer = engine.ask("Combien de personnes emploie l'usine de L'Oréal en Indonésie ?")
+    assert answer.reason == "answered" and not answer.abstained
+    assert answer.short_answer is not None and answer.short_answer.text == "800 personnes"
+    assert answer.short_answer.kind == "number" and len(answer.citations) == 1
+    check_verbatim(engine, answer)
+
+
+def test_a_name_is_taken_from_the_sentence_and_not_from_the_question(engine: Engine):
+    answer = engine.ask("Sous l'égide de qui le sommet de Washington est-il placé ?")
+    assert answer.short_answer is not None and answer.short_answer.text == "Marco Rubio"
+    check_verbatim(engine, answer)
+
+
+def test_a_pronoun_brings_the_sentence_that_names_its_subject(engine: Engine):
+    answer = engine.ask("Quel rôle de la Chine dans l'extraction des métaux a-t-il rappelé ?")
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].startswith("Il a rappelé")  # the answer first
+    assert any("Marco Rubio" in q for q in quotes[1:])  # then the sentence naming "il"
+    check_verbatim(engine, answer)
+
+
+def test_a_missing_detail_is_said_and_the_closest_passages_listed(engine: Engine):
+    answer = engine.ask("En quelle année le sommet sur les terres rares de Washington a-t-il été créé ?")
+    assert answer.abstained and answer.reason == "detail_missing" and answer.citations == ()
+    assert answer.text.startswith("Les articles parlent de « Sommet sur les terres rares à Washington »")
+    assert answer.text.endswith("mais n'en donnent pas la date.") and answer.related
+    english = engine.ask("How much did the rare earths summit in Washington cost?")
+    assert english.abstained and english.reason in ("detail_missing", "not_found")
+    check_verbatim(engine, answer)
+
+
+def test_off_topic_is_not_found(engine: Engine):
+    answer = engine.ask("Quelle est la recette de la tarte tatin aux pommes caramélisées ?")
+    assert answer.abstained and answer.reason == "not_found"
+    assert answer.text == "Je n'ai pas trouvé la réponse dans les articles."
+
+
+def test_a_summary_cites_the_lead_and_central_sentences_in_article_order(engine: Engine):
+    answer = engine.ask("Résume l'article sur l'usine de L'Oréal en Indonésie")
+    assert answer.reason == "summary" and not answer.abstained
+    doc = engine.document("usine.md")
+    assert answer.citations[0].quote.startswith("Le groupe L'Oréal a inauguré")  # the lead sentence
+    assert {c.doc_id for c in answer.citations} == {"usine.md"} and 2 <= len(answer.citations) <= 3
+    assert [c.start for c in answer.citations] == sorted(c.start for c in answer.citations)
+    assert all(doc.text[c.start : c.end] == c.quote for c in answer.citations)
+    newest = engine.ask("De quoi parle l'article ?")  # no subject named: the newest article
+    assert newest.reason == "summary" and newest.citations[0].doc_id == "meteo.md"
+
+
+def test_a_summary_of_nothing_indexed_says_so(tmp_path: Path):
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    engine = Engine.open(tmp_path / "index", corpus_dir=empty, embedder=HashEmbedder(64), build=True)
+    answer = engine.ask("Résume l'article")
+    assert answer.abstained and answer.reason == "not_found" and "Aucun article" in answer.text
+
+
+def test_odd_questions_get_a_clear_answer(engine: Engine):
+    for question in ("Qui ?", "Wie hoch ist der Eiffelturm?", "?? Quand ??"):
+        answer = engine.ask(question)
+        assert answer.reason in ("answered", "not_found", "detail_missing", "summary")
+        check_verbatim(engine, answer)
+
+
+def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
+    settings = Settings(
+        corpus_dir=engine.settings.corpus_dir, index_dir=engine.settings.index_dir, composer="extractive"
+    )
+    extractive = Engine.open(settings=settings, embedder=HashEmbedder(128))
+    answer = extractive.ask("Combien de personnes emploie l'usine de L'Oréal en Indonésie ?")
+    assert answer.short_answer is None and answer.reason in ("answered", "not_found")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "question", "expected"),
+    [
+        (
+            "Il est arrivé cet après-midi à Cascais (Portugal).",
+            "place",
+            "Dans quel port est-il arrivé ?",
+            "Cascais",
+        ),
+        (
+            "Le scrutin a eu lieu le 17 juin 2012 en Grèce.",
+            "date",
+            "Quand a eu lieu le scrutin ?",
+            "le 17 juin 2012",
+        ),
+        ("Le secrétaire d'État Marco Rubio préside.", "name", "Qui préside ?", "Marco Rubio"),
+        (
+            "Elle transporte 521 kg de matériel pour l'ISS.",
+            "mass",
+            "Quelle charge transporte-t-elle ?",
+            "521 kg de matériel",
+        ),
+        ("Ils ont été retenus durant 444 jours.", "duration", "How many days were they held?", "444 jours"),
+        ("Le premier mâle meurt un an avant le premier témoin.", "date", "Quand meurt-il ?", None),
+    ],
+)
+def test_short_answer_rules(sentence: str, kind: str, question: str, expected: str | None):
+    span = find(sentence, kind, asked_words(question))
+    assert (sentence[span[0] : span[1]] if span else None) == expected
