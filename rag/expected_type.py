@@ -37,6 +37,8 @@ _SUMMARY = re.compile(
     r"\bwhat do(es)? (the|this) (article|articles|story) say\b"
 )
 
+# An English "when" inside a question opens a clause ("What happens when the immune system …?"):
+# only one opening or closing the question asks for a date.
 # Order matters: "depuis combien de temps" is a number before "depuis quand" is a date, and "quelle
 # ville" is a place before "qui" is a name. Patterns run on the folded question (no accents, lower).
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -55,7 +57,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "date",
             r"\bquand\b|\b(en |a |dans |vers |depuis |de )?quel(le)?s? (annee|annees|date|jour|mois|"
-            r"siecle|epoque|periode|decennie)\b|\bwhen\b|\b(what|which|in what) (year|date|day|"
+            r"siecle|epoque|periode|decennie)\b|^\W*((since|until|till|and|but) )?when\b|\bwhen\W*$|"
+            r"\b(what|which|in what) (year|date|day|"
             r"month|century|decade|period)\b",
         ),
         (

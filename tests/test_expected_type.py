@@ -16,6 +16,8 @@ from rag.query import QuestionAnalyzer
         ("Combien coûte le billet ? Quel est son prix ?", "money"),
         ("En quelle année la ville fut-elle fondée ?", "date"),
         ("When did the war end?", "date"),
+        ("The summit takes place when?", "date"),
+        ("What happens when the immune system is less active than normal?", None),  # a clause
         ("Dans quel pays a étudié Yoweri Museveni ?", "place"),
         ("Où est Dar es Salaam ?", "place"),
         ("Which airline operated the plane?", "name"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag import Engine, Settings
+from rag import Answer, Engine, Settings
+from rag.composer import ReaderComposer, ReaderSettings
 from rag.composer.short_answer import find
 from rag.embedders import HashEmbedder
 from rag.expected_type import asked_words
@@ -22,6 +23,7 @@ ARTICLES = {
     "sommet.md": (
         "---\ntitle: Sommet sur les terres rares à Washington\ndate: 2012-06-01\n---\n"
         "Une réunion internationale sur les terres rares se tient à Washington. "
+        "Quinze pays et 40 entreprises y participent. "
         "Le sommet est placé sous l'égide du secrétaire d'État Marco Rubio. "
         "Il a rappelé le rôle de la Chine dans l'extraction des métaux.\n"
     ),
@@ -59,10 +61,36 @@ def test_a_question_for_a_number_gets_the_short_answer_first_and_one_sentence(en
     check_verbatim(engine, answer)
 
 
+def ask_with(engine: Engine, question: str, **reader: object) -> Answer:
+    """The answer of a reader with other settings, over the same index."""
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    composer = ReaderComposer(
+        default.calibrations, default.settings, default.lexical, ReaderSettings(**reader)
+    )
+    found = engine.retrieve(question)
+    return composer.compose(found.query, found.hits, found.store, found.vector)
+
+
 def test_a_name_is_taken_from_the_sentence_and_not_from_the_question(engine: Engine):
-    answer = engine.ask("Sous l'égide de qui le sommet de Washington est-il placé ?")
+    question = "Sous l'égide de qui le sommet de Washington est-il placé ?"
+    answer = ask_with(engine, question, short_kinds=frozenset({"name"}))
     assert answer.short_answer is not None and answer.short_answer.text == "Marco Rubio"
     check_verbatim(engine, answer)
+    # By default names are not given as short answers (the rules are too often wrong on them), but
+    # the sentence still answers.
+    default = engine.ask(question)
+    assert default.short_answer is None and not default.abstained
+    assert "Marco Rubio" in default.citations[0].quote
+
+
+def test_a_short_answer_is_shown_only_when_the_sentence_offers_one(engine: Engine):
+    question = "Combien de pays participent à la réunion sur les terres rares ?"
+    answer = engine.ask(question)  # "Quinze pays et 40 entreprises": which one is asked is not read
+    assert answer.short_answer is None and answer.citations[0].quote.startswith("Quinze pays")
+    loose = ask_with(engine, question, short_unique=False)
+    assert loose.short_answer is not None and loose.short_answer.text == "Quinze pays"
+    check_verbatim(engine, loose)
 
 
 def test_a_pronoun_brings_the_sentence_that_names_its_subject(engine: Engine):
@@ -149,6 +177,9 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
         ),
         ("Ils ont été retenus durant 444 jours.", "duration", "How many days were they held?", "444 jours"),
         ("Le premier mâle meurt un an avant le premier témoin.", "date", "Quand meurt-il ?", None),
+        ("It was created in the 1950s.", "date", "When was it created?", "in the 1950s"),
+        ("It ended about 66 million years ago.", "date", "When did it end?", "about 66 million years ago"),
+        ("Elle sera lancée en mars sur la TNT.", "date", "Quand sera-t-elle lancée ?", "en mars"),
     ],
 )
 def test_short_answer_rules(sentence: str, kind: str, question: str, expected: str | None):

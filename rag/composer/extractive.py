@@ -21,13 +21,8 @@ from ..query import Query
 from ..store import Store
 from ..text import LexicalAnalyzer, detect_language, fold, normalize
 from ..types import Answer, Citation, Hit, Sentence
+from . import messages
 from .calibration import UNCALIBRATED, Calibration, Calibrations, Features
-
-NOT_FOUND = {
-    "fr": "Je n'ai pas trouvé la réponse dans les articles.",
-    "en": "I did not find the answer in the articles.",
-}
-LEAD = {"fr": "", "en": "From the articles (in French): "}
 
 
 @dataclass(frozen=True)
@@ -83,14 +78,15 @@ class ExtractiveComposer:
     def compose(self, query: Query, hits: Sequence[Hit], store: Store, vector: np.ndarray) -> Answer:
         """The answer to ``query`` from ``hits`` (of ``store``); ``vector`` is the query's embedding."""
         candidates = self._candidates(query, hits, store, vector)
-        cross = bool(candidates) and query.language != detect_language(sentence_text(store, candidates[0]))
+        source = detect_language(sentence_text(store, candidates[0])) if candidates else query.language
+        cross = query.language != source
         confidence = self._confidence(query, candidates, hits, store, cross)
         language = query.language
         if not candidates or confidence < self.threshold(cross):
             related = self._related(candidates, store)
             return Answer(
                 question=query.question,
-                text=NOT_FOUND.get(language, NOT_FOUND["fr"]),
+                text=messages.not_found(language),
                 citations=(),
                 hits=tuple(hits),
                 abstained=True,
@@ -104,7 +100,7 @@ class ExtractiveComposer:
         body = " ".join(f"{c.quote} [{c.number}]" for c in citations)
         return Answer(
             question=query.question,
-            text=LEAD.get(language, "") + body,
+            text=messages.lead(language, source) + body,
             citations=citations,
             hits=tuple(hits),
             abstained=False,

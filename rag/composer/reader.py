@@ -4,9 +4,10 @@ sentence does, gives the short answer itself, and does not pad.
 It scores candidate sentences as the extractive composer does, then:
 
 - a question asking for a name, a place, a date or a number is answered by the best sentence that
-  offers one (within ``type_margin`` of the best score), and its answer span (:mod:`.short_answer`)
-  comes first; when no candidate offers the date or number asked, the answer says the articles do
-  not give it (a name or a place may be a common noun: the best sentence then answers alone);
+  offers one (within ``type_margin`` of the best score); its answer span (:mod:`.short_answer`) comes
+  first when it can be trusted (a date, a number or a measure, the sentence's only one); when no
+  candidate offers the date or number asked, the answer says the articles do not give it (a name or
+  a place may be a common noun: the best sentence then answers alone);
 - one sentence answers, plus the one before it when it opens with a pronoun (it names the subject),
   plus a second only for open questions (why, how) whose runner-up scores within ``second_margin``;
 - a question asking what an article is about gets its lead and most central sentences
@@ -58,6 +59,8 @@ class ReaderSettings:
     on_subject: float = 0.5  # share of the question's terms in the closest article: "on the subject"
     on_subject_dense: float = 0.82  # across languages: the closest passage's similarity instead
     summary_sentences: int = 3
+    short_kinds: frozenset[str] = frozenset({"date", "number", "measure"})  # short answers shown for these
+    short_unique: bool = True  # and only when the sentence offers one span of the kind
     names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)
     typed_abstain: bool = True  # no date or number where one is asked: "detail missing"
     antecedent: bool = True  # add the sentence naming the subject of an opening pronoun
@@ -86,7 +89,8 @@ class ReaderComposer(ExtractiveComposer):
         candidates = self._candidates(query, hits, store, vector)
         if not candidates:
             return self._abstain(query, hits, [], store, 0.0, "not_found")
-        cross = query.language != detect_language(sentence_text(store, candidates[0]))
+        source = detect_language(sentence_text(store, candidates[0]))
+        cross = query.language != source
         confidence = self._confidence(query, candidates, hits, store, cross)
         kind = query.expected
         if confidence < self.threshold(cross):
@@ -106,9 +110,9 @@ class ReaderComposer(ExtractiveComposer):
                 return self._abstain(query, hits, candidates, store, confidence, "detail_missing", kind=kind)
         chosen = self._padding(best, candidates, kind, store)
         citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
-        body = messages.lead(query.language) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
+        body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         short = None
-        if span is not None and kind is not None:
+        if span is not None and kind is not None and self._shown(sentence_text(store, best), kind, query):
             number = chosen.index(best) + 1
             start, end = best.start + span[0], best.start + span[1]
             doc = store.documents[best.hit.chunk.doc_id]
@@ -143,6 +147,13 @@ class ReaderComposer(ExtractiveComposer):
         )
         held = fold(normalize(text))
         return all(name in held for name in query.names)
+
+    def _shown(self, sentence: str, kind: str, query: Query) -> bool:
+        """Whether the short answer is shown: only for the kinds whose rules are right more often than
+        not, when the sentence offers only one span of the kind (docs/tuning.md#reader)."""
+        if short_answer.KINDS.get(kind) not in self.reader.short_kinds:
+            return False
+        return not self.reader.short_unique or len(short_answer.spans(sentence, kind, query.asked)) == 1
 
     def _typed(
         self, candidates: list[Candidate], kind: str, query: Query, store: Store
@@ -211,8 +222,9 @@ class ReaderComposer(ExtractiveComposer):
         else:  # "Résume l'article": the newest one
             doc_id = max(store.documents.values(), key=lambda d: d.date).id
         confidence = 1.0
+        source = detect_language(store.documents[doc_id].text[:500])
         if subject and len(store.documents) > 1:
-            cross = query.language != detect_language(store.documents[doc_id].text[:500])
+            cross = query.language != source
             if cross:
                 confidence = hits[0].dense_score or 0.0
                 ok = confidence >= self.reader.on_subject_dense
@@ -239,7 +251,7 @@ class ReaderComposer(ExtractiveComposer):
                     chunk_ids[0],
                 )  # fmt: skip
             )
-        body = messages.lead(query.language) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
+        body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         return Answer(
             question=query.question,
             text=body,
@@ -266,8 +278,9 @@ class ReaderComposer(ExtractiveComposer):
     ) -> Answer:
         if text is None:
             if reason == "detail_missing" and hits:
-                title = store.documents[hits[0].chunk.doc_id].title
-                text = messages.detail_missing(query.language, kind, title)
+                doc = store.documents[hits[0].chunk.doc_id]
+                source = detect_language(doc.text[:500])
+                text = messages.detail_missing(query.language, kind, doc.title, source)
             else:
                 text = messages.not_found(query.language)
         return Answer(

@@ -70,7 +70,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?:(?:{_MONTHS})\s\d{{1,2}},?\s\d{{4}})|"
         r"(?:(?:en |depuis |dès |vers |in |since |au |du )?(?:[IVXLC]+e|\d{1,2}e|\d{1,2}(?:st|nd|rd|th))"
         r"\s(?:siècle|century))|"
-        r"(?:(?:en |depuis |dès |vers |in |since |dans les années )?(?:1\d{3}|20\d{2}))\b",
+        r"(?:(?:en |depuis |dès |vers |in |since |dans les années |in the )?(?:1\d{3}|20\d{2})s?)\b|"
+        rf"(?:(?:il y a |voici )(?:environ |plus de |près de )?(?:{_FIGURE}){_SCALE}\s(?:d['’])?"
+        r"(?:ans|années))|"
+        rf"(?:(?:about |over |nearly |some )?(?:{_FIGURE}){_SCALE}\s(?:years|centuries)\sago)|"
+        rf"(?:(?:en |in |début |fin |mi-|early |late |mid-)(?:{_MONTHS})\b)",
         re.IGNORECASE,
     ),
     "number": re.compile(
@@ -89,10 +93,22 @@ KINDS = {"date": "date", "number": "number", "name": "name", "place": "place", "
 def find(sentence: str, kind: str, asked: frozenset[str]) -> tuple[int, int] | None:
     """Offsets in ``sentence`` of the short answer of ``kind`` (None when there is none). ``asked``
     holds the question's folded words (:func:`rag.expected_type.asked_words`)."""
+    found = spans(sentence, kind, asked)
+    return found[0] if found else None
+
+
+def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, int]]:
+    """Every span of ``sentence`` that could answer a question asking for ``kind``, the likeliest
+    first.
+
+    >>> s = "Le 7 novembre, 800 personnes et 12 camions sont arrivés."
+    >>> [s[a:b] for a, b in spans(s, "number", frozenset({"combien"}))]
+    ['800 personnes', '12 camions']
+    """
     family = KINDS.get(kind, "")
     pattern = _PATTERNS.get(family)
     if pattern is None:
-        return None
+        return []
     dates = (
         [m.span() for m in _PATTERNS["date"].finditer(sentence)] if family in ("number", "measure") else []
     )
@@ -117,7 +133,7 @@ def find(sentence: str, kind: str, asked: frozenset[str]) -> tuple[int, int] | N
         found.append((start, end))
     if family == "name":  # a full name ("David Quentin") before a lone capitalised word ("État")
         found.sort(key=lambda span: len(sentence[span[0] : span[1]].split()) < 2)
-    return found[0] if found else None
+    return found
 
 
 def _after_complement(sentence: str, start: int, end: int) -> int:

@@ -165,6 +165,11 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
                 sum(bool(r["answer_in_text"]) for r in answerable), n - fp
             ),
             "short_answer": _share(sum(bool(r.get("short_ok")) for r in typed), len(typed)),
+            "short_answer_shown": _share(sum(r.get("short_answer") is not None for r in typed), len(typed)),
+            "short_answer_precision": _share(
+                sum(bool(r.get("short_ok")) for r in typed),
+                sum(r.get("short_answer") is not None for r in typed),
+            ),
         },
         "citations": {
             "quotes": quotes,

@@ -66,7 +66,8 @@ def format_table(result: dict[str, Any]) -> str:
         notes.append(
             f"- {name}: short answer (exactly the gold answer, or holding it within 3 words) on "
             f"{s['questions']['typed']} answerable questions asking for a name, place, date or number; "
-            "no-answer "
+            f"one shown for {_pct(a['short_answer_shown'])} % of them, right for "
+            f"{_pct(a['short_answer_precision'])} % of those shown; no-answer "
             f"questions abstained on as not found {reasons['not_found']}, as detail missing "
             f"{reasons['detail_missing']}."
         )
