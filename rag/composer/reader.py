@@ -101,18 +101,19 @@ class ReaderComposer(ExtractiveComposer):
             if not candidates:
                 return self._abstain(query, hits, [], store, confidence, "detail_missing", kind=kind)
         best = candidates[0]
-        span: tuple[int, int] | None = None
+        spans: list[tuple[int, int]] = []
         if kind is not None:
             typed = self._typed(candidates, kind, query, store)
             if typed is not None:
-                best, span = typed
+                best, spans = typed
             elif kind not in _NAMED and self.reader.typed_abstain:  # no date or number where one is asked
                 return self._abstain(query, hits, candidates, store, confidence, "detail_missing", kind=kind)
         chosen = self._padding(best, candidates, kind, store)
         citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
         body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         short = None
-        if span is not None and kind is not None and self._shown(sentence_text(store, best), kind, query):
+        if spans and kind is not None and self._shown(kind, spans):
+            span = spans[0]
             number = chosen.index(best) + 1
             start, end = best.start + span[0], best.start + span[1]
             doc = store.documents[best.hit.chunk.doc_id]
@@ -148,25 +149,26 @@ class ReaderComposer(ExtractiveComposer):
         held = fold(normalize(text))
         return all(name in held for name in query.names)
 
-    def _shown(self, sentence: str, kind: str, query: Query) -> bool:
+    def _shown(self, kind: str, spans: list[tuple[int, int]]) -> bool:
         """Whether the short answer is shown: only for the kinds whose rules are right more often than
         not, when the sentence offers only one span of the kind (docs/tuning.md#reader)."""
         if short_answer.KINDS.get(kind) not in self.reader.short_kinds:
             return False
-        return not self.reader.short_unique or len(short_answer.spans(sentence, kind, query.asked)) == 1
+        return not self.reader.short_unique or len(spans) == 1
 
     def _typed(
         self, candidates: list[Candidate], kind: str, query: Query, store: Store
-    ) -> tuple[Candidate, tuple[int, int]] | None:
-        """The best candidate offering the asked kind, within the margin, with its answer span."""
+    ) -> tuple[Candidate, list[tuple[int, int]]] | None:
+        """The best candidate offering the asked kind, within the margin, with its answer spans (the
+        likeliest first)."""
         best = candidates[0]
         for c in candidates:
             if c.score < best.score - self.reader.type_margin:
                 break
             text = sentence_text(store, c)
-            span = short_answer.find(text, kind, query.asked)
-            if span is not None:
-                return c, span
+            found = short_answer.spans(text, kind, query.asked)
+            if found:
+                return c, found
         return None
 
     def _padding(
@@ -222,7 +224,7 @@ class ReaderComposer(ExtractiveComposer):
         else:  # "Résume l'article": the newest one
             doc_id = max(store.documents.values(), key=lambda d: d.date).id
         confidence = 1.0
-        source = detect_language(store.documents[doc_id].text[:500])
+        source = _document_language(store, doc_id)
         if subject and len(store.documents) > 1:
             cross = query.language != source
             if cross:
@@ -278,9 +280,9 @@ class ReaderComposer(ExtractiveComposer):
     ) -> Answer:
         if text is None:
             if reason == "detail_missing" and hits:
-                doc = store.documents[hits[0].chunk.doc_id]
-                source = detect_language(doc.text[:500])
-                text = messages.detail_missing(query.language, kind, doc.title, source)
+                doc_id = hits[0].chunk.doc_id
+                title, source = store.documents[doc_id].title, _document_language(store, doc_id)
+                text = messages.detail_missing(query.language, kind, title, source)
             else:
                 text = messages.not_found(query.language)
         return Answer(
@@ -295,3 +297,8 @@ class ReaderComposer(ExtractiveComposer):
             related=tuple(self._related(candidates, store)),
             reason=reason,
         )
+
+
+def _document_language(store: Store, doc_id: str) -> str:
+    """The language an article is written in, from its opening."""
+    return detect_language(store.documents[doc_id].text[:500])
