@@ -79,11 +79,14 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+
+# "3 milliards de dollars": a scale between the number and its unit.
+_SCALE = r"((millions?|milliards?|billions?|mille|thousand)\s(de |d')?)?"
 # A number question that names what it measures wants a number with that unit: "How far is PH1 from
 # the Sun?" is answered by "5 000 années-lumière", not by "169 fois celle de la Terre". Each measure:
 # the folded question's pattern, then the unit that must follow a number in the sentence.
 _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(question), re.compile(r"\d[\d  .,]*\s?(" + unit + r")(?!\w)"))
+    (kind, re.compile(question), re.compile(r"\d[\d  .,]*\s?" + _SCALE + r"(" + unit + r")(?!\w)"))
     for kind, question, unit in (
         (
             "percent",

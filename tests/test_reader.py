@@ -180,6 +180,13 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
         ("It was created in the 1950s.", "date", "When was it created?", "in the 1950s"),
         ("It ended about 66 million years ago.", "date", "When did it end?", "about 66 million years ago"),
         ("Elle sera lancée en mars sur la TNT.", "date", "Quand sera-t-elle lancée ?", "en mars"),
+        (
+            "L'étude, sur 11 % du maïs, a coûté 3 milliards de dollars.",
+            "money",
+            "Combien a coûté l'étude ?",
+            "3 milliards de dollars",  # the unit asked, not the first measure
+        ),
+        ("Le taux atteint 28,1 % des votants.", "percent", "Quel est le taux ?", "28,1 %"),
     ],
 )
 def test_short_answer_rules(sentence: str, kind: str, question: str, expected: str | None):

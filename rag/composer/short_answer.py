@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from ..expected_type import offered
 from ..text import fold
 
 _MONTHS = (
@@ -81,7 +82,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         rf"{_QUANTIFIER}(?:(?:{_FIGURE}){_SCALE}(?:{_UNIT})?|(?:{_NUMBER_WORD})){_NOUN}", re.IGNORECASE
     ),
     "measure": re.compile(
-        rf"{_QUANTIFIER}(?:{_FIGURE}){_SCALE}{_UNIT}(?:\s(?:de |d['’])?[^\W\d_]+)?", re.IGNORECASE
+        rf"{_QUANTIFIER}(?:{_FIGURE}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}{_NOUN}",
+        re.IGNORECASE,
     ),
     "name": re.compile(_NAME),
     "place": re.compile(r"(?:(?:à|au|aux|en|dans|vers|in|at)\s)?" + _NAME),
@@ -104,6 +106,9 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     >>> s = "Le 7 novembre, 800 personnes et 12 camions sont arrivés."
     >>> [s[a:b] for a, b in spans(s, "number", frozenset({"combien"}))]
     ['800 personnes', '12 camions']
+    >>> s = "L'étude, sur 11 % de maïs, a coûté 3 millions d'euros."
+    >>> [s[a:b] for a, b in spans(s, "money", frozenset({"combien"}))]
+    ["3 millions d'euros"]
     """
     family = KINDS.get(kind, "")
     pattern = _PATTERNS.get(family)
@@ -133,6 +138,8 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
         found.append((start, end))
     if family == "name":  # a full name ("David Quentin") before a lone capitalised word ("État")
         found.sort(key=lambda span: len(sentence[span[0] : span[1]].split()) < 2)
+    if family == "measure":  # with the unit asked: a price is not "11 % de maïs"
+        found = [(a, b) for a, b in found if offered(sentence[a:b], kind, asked)]
     return found
 
 
