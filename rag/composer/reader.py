@@ -58,7 +58,7 @@ class ReaderSettings:
     second_margin: float = 0.06  # an open question's second sentence must score this close to the best
     on_subject: float = 0.5  # share of the question's terms in the closest article: "on the subject"
     on_subject_dense: float = 0.82  # across languages: the closest passage's similarity instead
-    summary_sentences: int = 3
+    summary_sentences: int = 3  # a summary: the lead sentence and the two most central ones
     short_kinds: frozenset[str] = frozenset({"date", "number", "measure"})  # short answers shown for these
     short_unique: bool = True  # and only when the sentence offers one span of the kind
     names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)

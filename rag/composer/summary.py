@@ -18,8 +18,6 @@ import numpy as np
 from ..store import Store
 from ..types import Sentence
 
-SUMMARY_SENTENCES = 3  # the lead sentence and the two most central ones
-
 
 def central(vectors: Sequence[np.ndarray], count: int) -> list[int]:
     """The indices of the ``count`` sentences after the first whose vectors are nearest to the
@@ -33,9 +31,9 @@ def central(vectors: Sequence[np.ndarray], count: int) -> list[int]:
     return [int(i) + 1 for i in order]
 
 
-def summary_sentences(store: Store, doc_id: str, size: int = SUMMARY_SENTENCES) -> list[Sentence]:
-    """The sentences that summarise a document: its lead sentence and its most central ones, in
-    article order (fewer for a short document)."""
+def summary_sentences(store: Store, doc_id: str, size: int) -> list[Sentence]:
+    """The ``size`` sentences that summarise a document: its lead sentence and its most central
+    ones, in article order (fewer for a short document)."""
     sentences = store.doc_sentences(doc_id)
     if not sentences:
         return []
