@@ -130,6 +130,9 @@ def test_corrupt_files_are_named_with_the_fix(embedder, tmp_path: Path, name: st
 
 def test_vector_count_mismatch_is_corruption(embedder, tmp_path: Path):
     gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    del manifest["files"]  # as written before checksums: the tables are still checked on load
+    (gen / "manifest.json").write_text(json.dumps(manifest))
     lines = (gen / "sentences.jsonl").read_text().splitlines()
     (gen / "sentences.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(IndexCorruptError, match="vectors"):
@@ -236,3 +239,23 @@ def test_dense_search_ranks_chunks_by_their_best_sentence(embedder):
     assert store.chunks[store.search_dense(q, 1)[0][0]].doc_id == "new"
     store.remove("new")
     assert [c for c, _ in store.search_dense(q, 3)] == [c for c, _ in _best_sentence_ranking(store, q)[:3]]
+
+
+@pytest.mark.parametrize("name", ["chunks.jsonl", "documents.jsonl", "sentences.jsonl", "vectors.faiss"])
+def test_a_table_cut_short_is_caught_on_load(embedder, tmp_path: Path, name: str):
+    # A table that still parses but has lost its last rows (a copy cut short, a hand edit).
+    gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    data = (gen / name).read_bytes()
+    (gen / name).write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 1] if name.endswith("l") else data[:-8])
+    with pytest.raises(IndexCorruptError, match=f"{name} does not match the index manifest.*--rebuild"):
+        Store.load(tmp_path / "idx")
+
+
+def test_counts_are_checked_for_an_index_without_checksums(embedder, tmp_path: Path):
+    gen = _store(embedder, TEXTS).save(tmp_path / "idx")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["files"] = {}
+    manifest["counts"]["chunks"] += 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="chunks.jsonl holds 3 chunks, the manifest says 4"):
+        Store.load(tmp_path / "idx")

@@ -44,7 +44,9 @@ from .dense import DenseIndex
 from .disk import (
     FORMAT_VERSION,
     REBUILD_HINT,
+    check_digests,
     current_generation,
+    file_digests,
     read_jsonl,
     read_manifest,
     write_generation,
@@ -170,7 +172,8 @@ class Store:
         return self.lexical.search(terms, n, document_weight)
 
     # ----- disk ----------------------------------------------------------------------------------
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, files: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What ``manifest.json`` says; ``files``: the size and checksum of each file saved."""
         return {
             "format_version": FORMAT_VERSION,
             "embedder": {"model_id": self.model_id, "dim": self.dim},
@@ -187,6 +190,7 @@ class Store:
                 "trained_on": self.dense.trained_on,
             },
             "documents": {d.id: d.content_hash for d in self.documents.values()},
+            "files": files or {},
         }
 
     def save(self, index_dir: str | Path) -> Path:
@@ -199,7 +203,7 @@ class Store:
             write_jsonl(folder / "chunks.jsonl", self.tables.chunk_rows())
             write_jsonl(folder / "sentences.jsonl", self.tables.sentence_rows())
             self.lexical.save(folder / "lexical")
-            write_json(folder / "manifest.json", self.manifest())
+            write_json(folder / "manifest.json", self.manifest(file_digests(folder)))
 
         generation = write_generation(Path(index_dir), write)
         log.info("saved index generation %s (%d chunks)", generation.name, len(self.chunks))
@@ -228,6 +232,7 @@ class Store:
                 f"index {root} was built with embedder {model_id!r} but the embedder in use is "
                 f"{expected_model_id!r}: use the same model (--model / RAG_MODEL) or {REBUILD_HINT}"
             )
+        check_digests(gen, manifest.get("files"))
         store = cls(model_id, dim, chunker)
         store.built_at = str(manifest.get("built_at", ""))
         store.tables = Tables.from_rows(
@@ -242,4 +247,16 @@ class Store:
         store.dense = DenseIndex.read(gen / "vectors.faiss", dim, store.tables.sentences, trained_on)
         store.lexical = LexicalIndex(store.tables)
         store.lexical.load(gen / "lexical")
+        _check_counts(store, manifest, gen)
         return store
+
+
+def _check_counts(store: Store, manifest: dict[str, Any], gen: Path) -> None:
+    """The tables hold as many rows as the manifest says were written."""
+    counts = manifest.get("counts") or {}
+    found = {"documents": len(store.documents), "chunks": len(store.chunks), "sentences": len(store.sentences)}
+    for table, n in found.items():
+        if table in counts and counts[table] != n:
+            raise IndexCorruptError(
+                f"{gen / (table + '.jsonl')} holds {n} {table}, the manifest says {counts[table]}: {REBUILD_HINT}"
+            )

@@ -6,7 +6,8 @@ An index is a folder::
       CURRENT             name of the live generation, replaced atomically
       gen-…/              one complete, immutable build
         manifest.json     format version, embedder id and dim, chunker settings, vector index kind,
-                          counts, document hashes, time
+                          counts, document hashes, each file's size and SHA-256 (checked on
+                          load: a table cut short or edited is refused), time
         vectors.faiss     sentence vectors (rag.store.dense)
         documents.jsonl   the documents (original text: citation offsets point into it)
         chunks.jsonl      chunk id, document, offsets, lexical terms (rag.store.tables)
@@ -20,6 +21,7 @@ is killed leaves the previous generation live and intact. Nothing here uses pick
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -116,6 +118,45 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             return [json.loads(line) for line in fh if line.strip()]
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"{path} is unreadable ({exc}): {REBUILD_HINT}") from exc
+
+
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file under ``folder`` (but the manifest), by relative path: the
+    manifest records them so that a truncated or edited table is caught when the index is loaded."""
+    return {
+        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def check_digests(folder: Path, expected: Any) -> None:
+    """Raise :class:`IndexCorruptError` naming the first file of ``folder`` whose size or checksum
+    differs from the manifest's record (``expected``, as made by :func:`file_digests`). An index
+    saved before the manifest kept them has none to check."""
+    if not expected:
+        return
+    if not isinstance(expected, dict):
+        raise IndexCorruptError(f"{folder / 'manifest.json'} has an unreadable 'files' entry: {REBUILD_HINT}")
+    for name, want in sorted(expected.items()):
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise IndexCorruptError(f"{path} is missing: {REBUILD_HINT}") from None
+        if size != want.get("bytes") or _sha256(path) != want.get("sha256"):
+            raise IndexCorruptError(
+                f"{path} does not match the index manifest ({size} bytes, {want.get('bytes')} recorded; "
+                f"the file was changed or cut short since it was written): {REBUILD_HINT}"
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_dir(path: Path) -> None:
