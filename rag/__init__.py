@@ -26,6 +26,7 @@ from typing import Any as _Any
 
 from .config import Settings
 from .corpus import Skipped
+from .corpus.changes import FileResult, TrashEntry
 from .embedders.base import Embedder
 from .engine import DocumentInfo, Engine, IndexInfo
 from .engine import embedder_for as _embedder_for
@@ -39,7 +40,7 @@ from .errors import (
     RagError,
     SettingsError,
 )
-from .indexing import IndexReport, update_index
+from .indexing import CorpusChange, IndexReport, update_index
 from .types import Answer, Chunk, Citation, Document, Hit, Progress, Sentence
 
 __version__ = "0.1.0"
@@ -47,11 +48,13 @@ __all__ = [
     "Answer",
     "Chunk",
     "Citation",
+    "CorpusChange",
     "CorpusError",
     "Document",
     "DocumentInfo",
     "Embedder",
     "Engine",
+    "FileResult",
     "Hit",
     "IndexCorruptError",
     "IndexInfo",
@@ -66,6 +69,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "Skipped",
+    "TrashEntry",
     "ask",
     "load_embedder",
     "update_index",

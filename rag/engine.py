@@ -18,7 +18,6 @@ and an update builds a new snapshot on disk and swaps it in only when it is comp
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,12 +29,13 @@ import numpy as np
 from .chunking import Chunker
 from .composer import COMPOSERS, Composer, calibrations_for
 from .config import MAX_K, Settings
-from .corpus import load_file, safe_name, suffixes
+from .corpus import suffixes
+from .corpus.changes import MAX_UPLOAD_BYTES, CorpusFolder, FileResult, TrashEntry
 from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError
-from .indexing import IndexReport, update_index
-from .query import Query, QuestionAnalyzer, check_question
+from .indexing import CorpusChange, IndexReport, update_index
+from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store
 from .store.disk import indexed_model_id
@@ -43,8 +43,6 @@ from .text import LexicalAnalyzer
 from .types import Answer, Document, Hit, ProgressFn
 
 log = logging.getLogger(__name__)
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # per file given to add_files
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,7 @@ class DocumentInfo:
     source: str
     chunks: int
     characters: int
+    removable: bool = False  # a file of its own in the corpus folder (not a line of a .jsonl)
 
 
 @dataclass(frozen=True)
@@ -114,6 +113,7 @@ class Engine:
     """Answers questions over one index. Create it with :meth:`open`."""
 
     MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES
+    MAX_HISTORY_ITEMS = MAX_HISTORY_ITEMS
 
     def __init__(
         self, settings: Settings, embedder: Embedder, store: Store, composer: Composer | None = None
@@ -127,7 +127,7 @@ class Engine:
             calibrations_for(calibration_key(embedder.model_id)), lexical=self.analyzer
         )
         self._store = store
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # one corpus change or index update at a time
 
     @classmethod
     def open(
@@ -178,7 +178,9 @@ class Engine:
 
     # ----- questions -----------------------------------------------------------------------------
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
-        """Answer a question with cited sentences, or abstain. ``history``: previous questions."""
+        """Answer a question with cited sentences, or abstain. ``history``: the previous questions
+        (a list of at most :attr:`MAX_HISTORY_ITEMS` strings). Every argument is checked: a bad one
+        is a :class:`QuestionError` naming it, its value and what is allowed."""
         found = self.retrieve(question, k, history)
         return self.composer.compose(found.query, found.hits, found.store, found.vector)
 
@@ -187,6 +189,7 @@ class Engine:
         look at the evidence, such as the calibration fit)."""
         question = check_question(question)
         k = check_k(self.settings.k if k is None else k)
+        history = check_history(history)
         store = self._store  # one snapshot for the whole question
         query = self.questions.analyse(question, history)
         vector = self.embedder.embed_queries([query.text])[0]
@@ -211,9 +214,17 @@ class Engine:
             raise CorpusError(f"no document {doc_id!r} in the index") from None
 
     def documents(self) -> list[DocumentInfo]:
-        store = self._store
+        store, corpus = self._store, Path(self.settings.corpus_dir)
         return [
-            DocumentInfo(d.id, d.title, d.date, d.source, len(store.doc_chunks(d.id)), len(d.text))
+            DocumentInfo(
+                d.id,
+                d.title,
+                d.date,
+                d.source,
+                len(store.doc_chunks(d.id)),
+                len(d.text),
+                removable=(corpus / d.id).is_file(),
+            )
             for d in store.documents.values()
         ]
 
@@ -253,43 +264,50 @@ class Engine:
         files: Sequence[str | Path],
         names: Sequence[str] | None = None,
         on_progress: ProgressFn | None = None,
-    ) -> IndexReport:
-        """Copy files into the corpus folder under safe names and index them.
+        *,
+        replace: bool = False,
+    ) -> CorpusChange:
+        """Copy files into the corpus folder under safe names and index them; nothing is overwritten.
 
-        ``names`` are the client's file names (only their last part is used, and it must be a plain
-        file name). Each file is checked (type, size, encoding, content) before anything is copied.
+        ``names`` are the client's file names (only a plain file name is allowed). Each file gets
+        its own result (:class:`~rag.corpus.changes.FileResult`): a file that cannot be used is
+        refused with the reason and the others go in; a name already taken is kept under a free
+        one (``article-2.txt``), or with ``replace=True`` replaces the file, whose old version
+        goes to the trash; a file identical to the one of its name is left unchanged.
         """
-        corpus = Path(self.settings.corpus_dir)
-        corpus.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[Path, Path]] = []
-        for i, file in enumerate(files):
-            src = Path(file)
-            name = safe_name(names[i] if names else src.name)
-            size = src.stat().st_size if src.exists() else 0
-            if size > MAX_UPLOAD_BYTES:
-                raise CorpusError(f"{name}: {size} bytes is over the {MAX_UPLOAD_BYTES} byte upload limit")
-            load_file(src, name)  # raises CorpusError naming the problem
-            staged.append((src, corpus / name))
-        for src, dest in staged:
-            tmp = dest.with_name(f".{dest.name}.part")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dest)
-        return self.update(on_progress=on_progress)
+        with self._write_lock:
+            results = CorpusFolder(self.settings.corpus_dir).add(files, names, replace=replace)
+            return self._changed(results, on_progress)
 
-    def remove_document(self, doc_id: str, on_progress: ProgressFn | None = None) -> IndexReport:
-        """Delete a document's file from the corpus folder and update the index."""
-        store = self._store
-        if doc_id not in store.documents:
-            raise CorpusError(f"no document {doc_id!r} in the index")
-        corpus = Path(self.settings.corpus_dir).resolve()
-        path = (corpus / doc_id).resolve()
-        if path.parent != corpus and corpus not in path.parents or not path.is_file():
-            raise CorpusError(
-                f"document {doc_id!r} is not a file of its own in {corpus} (it may be a line of a .jsonl "
-                "file): edit that file, then run `rag index`"
-            )
-        path.unlink()
-        return self.update(on_progress=on_progress)
+    def remove_document(self, doc_id: str, on_progress: ProgressFn | None = None) -> CorpusChange:
+        """Move a document's file to the corpus folder's trash and update the index
+        (:meth:`restore` puts it back)."""
+        with self._write_lock:
+            if doc_id not in self._store.documents:
+                raise CorpusError(f"no document {doc_id!r} in the index")
+            if not (Path(self.settings.corpus_dir) / doc_id).is_file():
+                raise CorpusError(
+                    f"document {doc_id!r} is not a file of its own in {self.settings.corpus_dir} (it is "
+                    "a line of a .jsonl file): edit that file, then run `rag index`"
+                )
+            result = CorpusFolder(self.settings.corpus_dir).remove(doc_id, documents=[doc_id])
+            return self._changed([result], on_progress)
+
+    def trashed(self) -> list[TrashEntry]:
+        """The removed (or replaced) files that :meth:`restore` can put back, latest first."""
+        return CorpusFolder(self.settings.corpus_dir).trashed()
+
+    def restore(self, name: str, on_progress: ProgressFn | None = None) -> CorpusChange:
+        """Put a file back from the trash (by its entry name, or its old path for the latest) and
+        index it; a file that has taken its place meanwhile is kept, the restored one renamed."""
+        with self._write_lock:
+            result = CorpusFolder(self.settings.corpus_dir).restore(name)
+            return self._changed([result], on_progress)
+
+    def _changed(self, results: Sequence[FileResult], on_progress: ProgressFn | None) -> CorpusChange:
+        changed = any(r.status not in ("refused", "unchanged") for r in results)
+        index = self.update(on_progress=on_progress) if changed else None
+        return CorpusChange(tuple(results), index)
 
 
 def _chunker(settings: Settings) -> Chunker:

@@ -23,6 +23,7 @@ import numpy as np
 from .chunking import Chunker
 from .config import IVF_MIN_VECTORS
 from .corpus import Skipped, load_corpus
+from .corpus.changes import FileResult
 from .embedders.base import Embedder
 from .errors import IndexMismatchError, IndexNotFoundError
 from .store import Store
@@ -53,6 +54,20 @@ class IndexReport:
     skipped: tuple[Skipped, ...]
     index_dir: str
     vector_index: str = "flat"
+
+
+@dataclass(frozen=True)
+class CorpusChange:
+    """What a change to the corpus did (:meth:`rag.Engine.add_files`, ``remove_document``,
+    ``restore``): one :class:`~rag.corpus.changes.FileResult` per file given, then the index update
+    (``None`` when no file changed, e.g. every upload was refused or identical)."""
+
+    files: tuple[FileResult, ...]
+    index: IndexReport | None
+
+    @property
+    def refused(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "refused")
 
 
 def _sentence_terms(

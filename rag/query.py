@@ -19,6 +19,8 @@ from .expected_type import asked_words, expected_type
 from .text import LexicalAnalyzer, detect_language, fold, has_words, normalize, words
 
 MAX_QUESTION_CHARS = 2000
+# Only the last question is searched with a follow-up; a longer history is refused, not read.
+MAX_HISTORY_ITEMS = 20
 # A follow-up that is short or opens like one is searched together with the previous question.
 FOLLOW_UP_MAX_WORDS = 3
 _FOLLOW_UP_START = re.compile(
@@ -96,6 +98,48 @@ def check_question(question: object) -> str:
             f"the question {question[:40]!r} has no words (only punctuation or symbols): ask in words"
         )
     return question
+
+
+def check_history(history: object) -> tuple[str, ...]:
+    """The previous questions of a conversation as a tuple, or a :class:`QuestionError` naming what
+    is wrong: not a list of strings, over :data:`MAX_HISTORY_ITEMS` items, an item over
+    :data:`MAX_QUESTION_CHARS` characters.
+
+    >>> check_history(["Que veut l'UE ?"])
+    ("Que veut l'UE ?",)
+    >>> check_history("Que veut l'UE ?")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rag.errors.QuestionError: history must be a list of the previous questions, not a string: ...
+    """
+    if history is None:
+        return ()
+    if isinstance(history, str):
+        shown = history if len(history) <= 60 else history[:57] + "..."
+        raise QuestionError(
+            f'history must be a list of the previous questions, not a string: pass ["{shown}"]'
+        )
+    if not isinstance(history, (list, tuple)):
+        raise QuestionError(
+            f"history must be a list of the previous questions (strings), not {type(history).__name__} "
+            f"{str(history)[:40]!r}"
+        )
+    if len(history) > MAX_HISTORY_ITEMS:
+        raise QuestionError(
+            f"history has {len(history)} questions, over the limit of {MAX_HISTORY_ITEMS}: "
+            f"send the last {MAX_HISTORY_ITEMS} at most (only the last one is used)"
+        )
+    for i, item in enumerate(history):
+        if not isinstance(item, str):
+            raise QuestionError(
+                f"history[{i}] is {type(item).__name__} {str(item)[:40]!r}, not a question: "
+                "history must be a list of strings"
+            )
+        if len(item) > MAX_QUESTION_CHARS:
+            raise QuestionError(
+                f"history[{i}] has {len(item)} characters, over the limit of {MAX_QUESTION_CHARS}: shorten it"
+            )
+    return tuple(history)
 
 
 def follow_up_query(question: str, history: Sequence[str]) -> str:

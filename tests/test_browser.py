@@ -5,7 +5,10 @@ Run with ``pytest -m browser``. Skipped when Chromium or the playwright package 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import SEED_ID, serving, write_corpus
@@ -43,13 +46,17 @@ EVIL_ARTICLE = (
 )
 
 
-@pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("browser")
+def _served(root: Path) -> Iterator[str]:
     corpus = write_corpus(root / "corpus")
     engine = Engine.open(root / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
     with serving(build_app(engine)) as address:
         yield address
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app the chat tests share: they do not change its corpus."""
+    yield from _served(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +67,7 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, url: str):
+def _page(browser: Any, url: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
@@ -69,6 +75,18 @@ def page(browser, url: str):
     page.wait_for_selector("#rag-question textarea")
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, url: str) -> Iterator[Any]:
+    yield from _page(browser, url)
+
+
+@pytest.fixture
+def own_page(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A page on an app of its own, for a test that changes the corpus."""
+    for url in _served(tmp_path_factory.mktemp("browser_own")):
+        yield from _page(browser, url)
 
 
 def answers(page) -> int:
@@ -143,7 +161,8 @@ def test_question_streams_a_cited_answer_with_highlighted_sources(page, tmp_path
     print(f"screenshot: {tmp_path / 'chat.png'}")
 
 
-def test_upload_then_ask_and_malicious_text_stays_inert(page, tmp_path: Path):
+def test_upload_then_ask_and_malicious_text_stays_inert(own_page, tmp_path: Path):
+    page = own_page
     new = tmp_path / "licorne.txt"
     new.write_text(NEW_ARTICLE, encoding="utf-8")
     evil = tmp_path / "alerte.md"
@@ -155,25 +174,19 @@ def test_upload_then_ask_and_malicious_text_stays_inert(page, tmp_path: Path):
     page.wait_for_selector("#rag-docs table")
     assert "hash-128" in page.locator("#rag-info").inner_text()
     upload = "#rag-files input[type=file]"
-    page.set_input_files(upload, [str(big)])
-    page.locator("#rag-files").get_by_text("gros").wait_for()
-    page.click("#rag-add")
-    assert "limite de 5 Mo" in page.locator("#rag-status .rag-error").inner_text()
-    page.click("#rag-files button[aria-label=Clear]")
     binary = tmp_path / "binaire.txt"
     binary.write_bytes(b"\x00\xff\xfe" * 100)
-    page.set_input_files(upload, [str(binary)])
-    page.locator("#rag-files").get_by_text("binaire").wait_for()
-    page.click("#rag-add")
-    page.locator("#rag-status .rag-error").get_by_text("binaire.txt").wait_for()  # the engine's message
-    print("unreadable file:", page.locator("#rag-status").inner_text())
-    page.click("#rag-files button[aria-label=Clear]")
-
-    page.set_input_files(upload, [str(new), str(evil)])
+    # one batch, two bad files: each gets its own line, the good ones go in
+    page.set_input_files(upload, [str(big), str(binary), str(new), str(evil)])
     page.locator("#rag-files").get_by_text("alerte").wait_for()
     page.click("#rag-add")
-    page.wait_for_selector("#rag-status .rag-status-ok")
-    assert "2 fichier(s) indexé(s)" in page.locator("#rag-status").inner_text()
+    page.wait_for_selector("#rag-status .rag-changes")
+    lines = page.locator("#rag-status li").all_inner_texts()
+    print("upload:", lines)
+    assert "gros.txt refusé" in lines[0] and "5 MB upload limit" in lines[0]
+    assert "binaire.txt refusé" in lines[1] and "binary" in lines[1]
+    assert lines[2].startswith("✓ licorne.txt ajouté") and lines[3].startswith("✓ alerte.md ajouté")
+    assert "2 nouveau(x)" in lines[4]
     docs = page.locator("#rag-docs").inner_text()
     assert "La licorne de Brest" in docs and "licorne.txt" in docs
     assert EVIL_TITLE in docs  # shown literally
@@ -201,13 +214,24 @@ def test_upload_then_ask_and_malicious_text_stays_inert(page, tmp_path: Path):
         page.locator("#rag-article mark#rag-cited").inner_text().startswith("La licorne de Brest a traversé")
     )
 
-    # the uploaded article can be removed again from the Articles tab
+    # the uploaded article can be removed again from the Articles tab, once confirmed, and restored
     page.get_by_role("tab", name="Articles").click()
     page.locator("#rag-remove-pick input").click()
     page.get_by_role("option", name="La licorne de Brest — licorne.txt").click()
     page.click("#rag-remove")
-    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('supprimé')")
+    page.locator("#rag-confirm-text").get_by_text("La licorne de Brest — licorne.txt").wait_for()
+    assert "licorne.txt" in page.locator("#rag-docs").inner_text()  # nothing removed yet
+    page.click("#rag-confirm-no")
+    page.locator("#rag-confirm").wait_for(state="hidden")
+    page.click("#rag-remove")
+    page.click("#rag-confirm-yes")
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('corbeille')")
     assert "licorne.txt" not in page.locator("#rag-docs").inner_text()
+    page.locator("#rag-trash-pick input").click()
+    page.get_by_role("option", name=re.compile(r"^licorne\.txt — supprimé le")).click()
+    page.click("#rag-restore")
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('restauré')")
+    assert "licorne.txt" in page.locator("#rag-docs").inner_text()
 
 
 def test_examples_and_errors_in_the_page(page):

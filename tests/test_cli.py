@@ -85,3 +85,34 @@ def test_a_setting_that_is_not_a_number_is_one_line_naming_its_variable(tmp_path
     code, _, err = run(["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "i")], capsys)
     assert code == 2 and "RAG_IVF_MIN" in err and "'beaucoup'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "i").exists()
+
+
+def test_add_remove_restore(corpus: Path, index_dir: Path, tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    where = ["--corpus", str(corpus), "--index", str(index_dir)]
+    new = tmp_path / "cannes.txt"
+    new.write_text("Le festival\nLe festival de Cannes a récompensé un film coréen.", encoding="utf-8")
+    bad = tmp_path / "notes.pdf"
+    bad.write_text("%PDF", encoding="utf-8")
+    code, out, _ = run(["add", str(new), str(bad), *where], capsys)
+    assert code == 2  # one file refused: said, and the other one is in
+    assert out.splitlines()[0] == "added cannes.txt" and out.splitlines()[1].startswith("refused notes.pdf: ")
+    assert "added 1" in out
+    new.write_text("Le festival\nLe festival de Venise a eu lieu.", encoding="utf-8")
+    code, out, _ = run(["add", str(new), *where, "--json"], capsys)
+    change = json.loads(out)
+    assert (
+        code == 0
+        and change["files"][0]["status"] == "renamed"
+        and change["files"][0]["path"] == "cannes-2.txt"
+    )
+    code, out, _ = run(["remove", "cannes.txt", *where], capsys)
+    assert (
+        code == 0 and out.startswith("removed cannes.txt (old version in the trash: ") and "removed 1" in out
+    )
+    code, out, _ = run(["restore", *where], capsys)
+    assert code == 0 and "\t(was cannes.txt, removed " in out
+    code, out, _ = run(["restore", "cannes.txt", *where], capsys)
+    assert code == 0 and out.startswith("restored ") and "added 1" in out
+    code, out, err = run(["remove", "nope.txt", *where], capsys)
+    assert code == 2 and err == "error: no document 'nope.txt' in the index\n"

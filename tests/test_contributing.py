@@ -76,8 +76,12 @@ def test_a_new_corpus_format_is_one_file_and_one_registry_line(csv_format, tmp_p
     assert safe_name("Tableau 2026.csv") == "Tableau_2026.csv" and ".csv" in engine.upload_suffixes
     upload = tmp_path / "upload.csv"
     upload.write_text("text\nUne dépêche de Quimper sur le dragon violet.\n", encoding="utf-8")
-    report = engine.add_files([upload], names=["nouvelles.csv"])
-    assert report.added == 1 and engine.document("nouvelles.csv#2").title.startswith("Une dépêche")
+    change = engine.add_files([upload], names=["nouvelles.csv"])
+    assert (
+        change.index
+        and change.index.added == 1
+        and engine.document("nouvelles.csv#2").title.startswith("Une dépêche")
+    )
 
 
 @pytest.mark.model

@@ -5,7 +5,7 @@ from helpers import SEED_ID
 
 import rag
 from rag import Engine
-from rag.errors import CorpusError, IndexNotFoundError, QuestionError
+from rag.errors import IndexNotFoundError, QuestionError
 from rag.types import Answer
 
 
@@ -74,6 +74,32 @@ def test_bad_questions_are_clear_errors(engine: Engine, question: str, match: st
         engine.ask(question)
 
 
+@pytest.mark.parametrize(
+    "arguments,match",
+    [
+        (
+            {"history": "Que souhaite l'UE ?"},
+            "history must be a list of the previous questions, not a string",
+        ),
+        ({"history": {"q": 1}}, "history must be a list .* not dict"),
+        ({"history": 42}, "not int '42'"),
+        ({"history": ["ok", 3]}, r"history\[1\] is int '3', not a question"),
+        ({"history": ["Q ?"] * 21}, "history has 21 questions, over the limit of 20"),
+        ({"history": ["a" * 2001]}, r"history\[0\] has 2001 characters"),
+        ({"k": "abc"}, "k='abc' is not a whole number: use 1 to 50"),
+        ({"k": 0}, "k=0 is out of range: use 1 to 50"),
+        ({"k": 2.5}, "k=2.5 is not a whole number"),
+    ],
+)
+def test_bad_arguments_are_named_with_their_value_and_range(engine: Engine, arguments: dict, match: str):
+    with pytest.raises(QuestionError, match=match):
+        engine.ask("Et l'Australie ?", **arguments)
+
+
+def test_a_question_of_digits_is_a_question(engine: Engine):
+    assert engine.ask("12345").question == "12345"
+
+
 def test_follow_up_is_searched_with_the_previous_question(engine: Engine):
     answer = engine.ask("Et l'Australie ?", history=["Que souhaite l'UE ?"])
     assert answer.query == "Que souhaite l'UE ? Et l'Australie ?"
@@ -91,14 +117,26 @@ def test_add_and_remove_files_without_restart(engine: Engine, tmp_path: Path):
     upload.write_text(
         "Le festival de Cannes a récompensé un film coréen par la Palme d'or.", encoding="utf-8"
     )
-    report = engine.add_files([upload], names=["festival cannes.txt"])
-    assert report.added == 1 and report.sentences_embedded == 1
+    change = engine.add_files([upload], names=["festival cannes.txt"])
+    assert [(f.status, f.path) for f in change.files] == [("added", "festival_cannes.txt")]
+    assert change.index and change.index.added == 1 and change.index.sentences_embedded == 1
     answer = engine.ask("Quel film a reçu la Palme d'or à Cannes ?")
     assert answer.citations and answer.citations[0].doc_id == "festival_cannes.txt"
     assert (Path(engine.settings.corpus_dir) / "festival_cannes.txt").exists()
-    report = engine.remove_document("festival_cannes.txt")
-    assert report.removed == 1
+    change = engine.remove_document("festival_cannes.txt")
+    assert change.index and change.index.removed == 1
     assert "festival_cannes.txt" not in {d.id for d in engine.documents()}
+    # the file went to the trash, and comes back from it
+    assert (
+        [e.path for e in engine.trashed()]
+        == ["festival_cannes.txt"]
+        == [change.files[0].trash.split("/", 1)[1]]
+    )
+    change = engine.restore("festival_cannes.txt")
+    assert change.files[0].status == "restored" and engine.trashed() == []
+    assert (
+        engine.ask("Quel film a reçu la Palme d'or à Cannes ?").citations[0].doc_id == "festival_cannes.txt"
+    )
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/passwd.txt", ".hidden.txt", "a/b.txt", "x.exe"])
@@ -106,8 +144,9 @@ def test_unsafe_upload_names_are_refused(engine: Engine, tmp_path: Path, name: s
     src = tmp_path / "f.txt"
     src.write_text("Texte.", encoding="utf-8")
     before = engine.info()
-    with pytest.raises(CorpusError):
-        engine.add_files([src], names=[name])
+    change = engine.add_files([src], names=[name])
+    assert [f.status for f in change.files] == ["refused"] and change.index is None
+    assert name in change.files[0].message or "unsupported" in change.files[0].message
     assert engine.info() == before
 
 
@@ -115,8 +154,8 @@ def test_bad_upload_is_refused_and_nothing_indexed_is_lost(engine: Engine, tmp_p
     bad = tmp_path / "bad.txt"
     bad.write_bytes("Élection".encode("latin-1"))
     before = engine.documents()
-    with pytest.raises(CorpusError, match="not UTF-8"):
-        engine.add_files([bad])
+    change = engine.add_files([bad])
+    assert change.refused and "not UTF-8" in change.files[0].message
     assert engine.documents() == before
     assert not (Path(engine.settings.corpus_dir) / "bad.txt").exists()
 

@@ -71,6 +71,12 @@ def test_jsonl_bad_lines_are_skipped_but_good_ones_kept(tmp_path: Path):
     path = tmp_path / "a.jsonl"
     path.write_text('{"id": "ok", "text": "Bon."}\nnot json\n{"id": "no-text"}\n', encoding="utf-8")
     assert [d.id for d in load_file(path)] == ["ok"]
+    skipped = load_corpus(tmp_path).skipped  # and each bad line is reported, with its number
+    assert [(s.path, s.reason.split(":")[0]) for s in skipped] == [
+        ("a.jsonl", "line 2"),
+        ("a.jsonl", "line 3"),
+    ]
+    assert "'text'" in skipped[1].reason
 
 
 def test_document_ids_and_hashes_are_stable(tmp_path: Path):

@@ -88,6 +88,21 @@ def test_errors_are_friendly_and_the_server_keeps_running(client):
     assert client.predict("Combien de pays participent ?", 5, api_name="/ask")["question"]
 
 
+def test_bad_api_arguments_are_one_line_messages_and_one_log_line(client, capfd, caplog):
+    capfd.readouterr()
+    for args, match in [
+        (("Et l'Australie ?", 5, 42), "history must be a list"),
+        (("Et l'Australie ?", 5, "Que veut l'UE ?"), "not a string"),
+        (("Et l'Australie ?", 5, ["Q ?"] * 21), "over the limit of 20"),
+        (("Et l'Australie ?", "abc"), "k='abc' is not a whole number"),
+        (("Et l'Australie ?", 0), "k=0 is out of range"),
+    ]:
+        with pytest.raises(Exception, match=match):
+            client.predict(*args, api_name="/ask")
+    assert "Traceback" not in capfd.readouterr().err  # a user's mistake is not a fault of the server
+    assert sum("/ask refused" in r.getMessage() for r in caplog.records) == 5
+
+
 def test_concurrent_visitors_get_their_own_answers(url: str):
     questions = [
         "Quel est l'enjeu pour Washington ?",

@@ -60,6 +60,9 @@ CSS = """
 .rag-num { text-align: right; }
 .rag-info { margin: .2em 0 .6em 0; }
 .rag-status-ok { color: #15803d; }
+.rag-status-warn { color: #92400e; }
+.rag-changes { margin: 0; padding-left: 1.2em; }
+.rag-change-refused { color: #b91c1c; }
 """
 
 # Runs in the article panel: whenever its value changes, scroll the cited span into view.
@@ -149,12 +152,31 @@ def build_app(engine: Engine) -> gr.Blocks:
                     label="Fichiers",
                     elem_id="rag-files",
                 )
+                replace = gr.Checkbox(
+                    False,
+                    label="Remplacer un fichier de même nom, l'ancien allant à la corbeille (replace a file "
+                    "of the same name; otherwise the upload is kept under a new name)",
+                    elem_id="rag-replace",
+                )
                 add = gr.Button("Indexer les fichiers (add)", variant="primary", elem_id="rag-add")
                 status = gr.HTML(elem_id="rag-status")
                 gr.Markdown("### Supprimer un article")
                 with gr.Row():
                     remove_pick = gr.Dropdown(choices=[], label="Article", scale=4, elem_id="rag-remove-pick")
-                    remove = gr.Button("Supprimer (remove)", variant="stop", scale=1, elem_id="rag-remove")
+                    remove = gr.Button("Supprimer… (remove)", variant="stop", scale=1, elem_id="rag-remove")
+                remove_note = gr.Markdown(elem_id="rag-remove-note")
+                with gr.Row(visible=False, elem_id="rag-confirm") as confirm_row:
+                    confirm_text = gr.Markdown(elem_id="rag-confirm-text")
+                    confirm = gr.Button(
+                        "Oui, supprimer (yes, remove)", variant="stop", elem_id="rag-confirm-yes"
+                    )
+                    cancel = gr.Button("Annuler (cancel)", elem_id="rag-confirm-no")
+                gr.Markdown("### Corbeille (trash)")
+                with gr.Row():
+                    trash_pick = gr.Dropdown(
+                        choices=[], label="Fichiers supprimés", scale=4, elem_id="rag-trash-pick"
+                    )
+                    restore = gr.Button("Restaurer (restore)", scale=1, elem_id="rag-restore")
 
         c = Components(
             chatbot=chatbot,
@@ -167,16 +189,23 @@ def build_app(engine: Engine) -> gr.Blocks:
             info=info,
             docs=docs,
             files=files,
+            replace=replace,
             status=status,
             remove_pick=remove_pick,
+            remove_note=remove_note,
+            confirm_row=confirm_row,
+            confirm_text=confirm_text,
+            trash_pick=trash_pick,
         )
-        _wire(Handlers(engine, c), c, send, clear, add, remove, app)
+        buttons = {"send": send, "clear": clear, "add": add, "remove": remove, "confirm": confirm}
+        _wire(Handlers(engine, c), c, {**buttons, "cancel": cancel, "restore": restore}, app)
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
 
-def _wire(h: Handlers, c: Components, send: Any, clear: Any, add: Any, remove: Any, app: gr.Blocks) -> None:
+def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks) -> None:
     """Connect the events to their handlers. The UI's own events are private: the one API is /ask."""
+    send, clear = buttons["send"], buttons["clear"]
     chat_inputs = [c.question_box, c.chatbot, c.turns_state, c.k_slider]
     chat_outputs = [c.question_box, c.chatbot, c.turns_state, c.pick, c.picked, c.article]
     private: dict[str, Any] = {"api_visibility": "private"}
@@ -190,13 +219,27 @@ def _wire(h: Handlers, c: Components, send: Any, clear: Any, add: Any, remove: A
     cleared = [c.chatbot, c.turns_state, c.pick, c.picked, c.article]
     clear.click(h.clear_chat, None, cleared, **private)
     c.chatbot.clear(h.clear_chat, None, cleared, **private)
-    corpus_outputs = [c.info, c.docs, c.remove_pick, c.chatbot]
+    corpus_outputs = [c.info, c.docs, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
     corpus: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "corpus", **private}
-    add.click(
-        h.add_files, [c.files], [c.status, *corpus_outputs, c.files], show_progress_on=[c.files], **corpus
+    buttons["add"].click(
+        h.add_files,
+        [c.files, c.replace],
+        [c.status, *corpus_outputs, c.files],
+        show_progress_on=[c.files],
+        **corpus,
     )
-    remove.click(
-        h.remove_doc, [c.remove_pick], [c.status, *corpus_outputs], show_progress_on=[c.status], **corpus
+    buttons["remove"].click(h.ask_remove, [c.remove_pick], [c.confirm_row, c.confirm_text], **private)
+    buttons["cancel"].click(h.cancel_remove, None, [c.confirm_row], **private)
+    c.remove_pick.input(h.cancel_remove, None, [c.confirm_row], **private)  # confirm what is named
+    buttons["confirm"].click(
+        h.remove_doc,
+        [c.remove_pick],
+        [c.confirm_row, c.status, *corpus_outputs],
+        show_progress_on=[c.status],
+        **corpus,
+    )
+    buttons["restore"].click(
+        h.restore_doc, [c.trash_pick], [c.status, *corpus_outputs], show_progress_on=[c.status], **corpus
     )
     app.load(h.corpus_views, None, corpus_outputs, **private)
     gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)

@@ -1,4 +1,4 @@
-"""The ``rag`` command: index, ask, chat, serve, eval.
+"""The ``rag`` command: index, add, remove, restore, ask, chat, serve, eval.
 
 The command line is the one layer that sees both the library (``rag``, its public names) and the
 web app (``ui.app``, imported only by ``rag serve``). Every :class:`RagError` becomes a one-line
@@ -19,7 +19,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rag import Answer, Engine, IndexReport, Progress, RagError, Settings, SettingsError, update_index
+from rag import (
+    Answer,
+    CorpusChange,
+    Engine,
+    IndexReport,
+    Progress,
+    RagError,
+    Settings,
+    SettingsError,
+    update_index,
+)
 
 # Bars drawn per stage of the library's progress events: (label, unit).
 _BARS = {"embed": ("embedding sentences", "sentence"), "ask": ("asking", "q")}
@@ -103,6 +113,49 @@ def format_report(report: IndexReport) -> str:
     ]
     lines += [f"  skipped {s.path}: {s.reason}" for s in report.skipped]
     return "\n".join(lines)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    engine = _open_or_build(args)
+    on_progress, close = progress_bar(sys.stderr.isatty() and not args.json)
+    try:
+        change = engine.add_files(args.files, replace=args.replace, on_progress=on_progress)
+    finally:
+        close()
+    return _print_change(change, args.json)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    engine = Engine.open(settings=_settings(args))
+    return _print_change(engine.remove_document(args.document), args.json)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    engine = Engine.open(settings=_settings(args))
+    if not args.name:
+        entries = engine.trashed()
+        if args.json:
+            print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
+        for e in [] if args.json else entries:
+            print(f"{e.name}\t(was {e.path}, removed {e.removed_at})")
+        if not entries and not args.json:
+            print("the trash is empty")
+        return 0
+    return _print_change(engine.restore(args.name), args.json)
+
+
+def _print_change(change: CorpusChange, as_json: bool) -> int:
+    """One line per file, then the index update; exit status 2 when a file was refused."""
+    if as_json:
+        print(json.dumps(asdict(change), ensure_ascii=False, indent=2))
+    else:
+        for f in change.files:
+            where = f" -> {f.path}" if f.path and f.path != f.name else ""
+            trash = f" (old version in the trash: {f.trash})" if f.trash else ""
+            print(f"{f.status} {f.name}{where}{trash}" + (f": {f.message}" if f.message else ""))
+        if change.index is not None:
+            print(format_report(change.index))
+    return 2 if change.refused else 0
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
@@ -229,6 +282,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", help="characters per chunk (default: RAG_CHUNK_SIZE or 500)")
     p.add_argument("--chunk-overlap", help="characters shared by neighbouring chunks (default 100)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("add", help="copy files into the corpus folder and index them (never overwrites)")
+    common(p, composer=False)
+    p.add_argument("files", nargs="+", help=".txt, .md, .html or .jsonl files")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a file of the same name (the old one goes to the trash)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="move a document's file to the corpus trash and update the index")
+    common(p, composer=False)
+    p.add_argument("document", help="the document id (its path in the corpus folder)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("restore", help="list the corpus trash, or put a file back from it")
+    common(p, composer=False)
+    p.add_argument("name", nargs="?", help="a trash entry, or the file's old path (the latest removed)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("ask", help="answer one question")
     common(p, corpus=False)

@@ -24,6 +24,7 @@ from . import render
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_FILES = 50
+CORPUS_VIEWS = 6  # the outputs of Handlers.corpus_views
 STREAM_DELAY = 0.05  # seconds between streamed sentences
 STAGES = {"load": "Lecture des fichiers", "embed": "Calcul des vecteurs", "save": "Enregistrement"}
 
@@ -42,16 +43,21 @@ class Components:
     info: Any
     docs: Any
     files: Any
+    replace: Any
     status: Any
     remove_pick: Any
+    remove_note: Any
+    confirm_row: Any
+    confirm_text: Any
+    trash_pick: Any
 
 
-def ask_json(
-    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The answer as the JSON dict of ``Answer.to_dict()`` (the ``/ask`` API)."""
-    answer = engine.ask(question, k=None if k is None else int(k), history=list(history or ()))
-    return answer.to_dict()
+def ask_json(engine: Engine, question: Any, k: Any = None, history: Any = ()) -> dict[str, Any]:
+    """The answer as the JSON dict of ``Answer.to_dict()`` (the ``/ask`` API). The arguments are
+    checked by the engine (a :class:`RagError` names the bad one); a slider's ``5.0`` is ``5``."""
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    return engine.ask(question, k=k, history=() if history is None else history).to_dict()
 
 
 class Step(NamedTuple):
@@ -97,7 +103,7 @@ class Handlers:
             gr.Warning("La question est vide : tapez une question (the question is empty).")
             yield {c.chatbot: messages}
             return
-        history = [t["question"] for t in turns or []]
+        history = [t["question"] for t in turns or []][-self.engine.MAX_HISTORY_ITEMS :]
         base = [*messages, {"role": "user", "content": render.question_html(question)}]
         data: dict[str, Any] | None = None
         update: dict[Any, Any] = {c.question_box: ""}  # the question leaves the box with the first bubble
@@ -160,45 +166,39 @@ class Handlers:
         """Answer a question from the articles: the JSON of rag's Answer (text with [n] markers,
         citations with verbatim quotes and offsets, abstained, related, query, hits)."""
         try:
-            return ask_json(self.engine, question, self.engine.settings.k if k is None else k, history or ())
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            return ask_json(self.engine, question, k, history)
+        except RagError as exc:  # the caller's mistake: one line in the log, the message to the client
+            log.warning("/ask refused: %s", exc)
+            raise gr.Error(str(exc), print_exception=False) from None
 
     # ----- the corpus ----------------------------------------------------------------------------
-    def corpus_views(self) -> tuple[str, str, Any, Any]:
-        """Index facts, document table, removal choices, and the chat's welcome and examples."""
+    def corpus_views(self) -> tuple[Any, ...]:
+        """Index facts, document table, removal choices and note, the trash, and the chat's welcome
+        and examples (the outputs named ``corpus_outputs`` in ``ui.app``)."""
         documents = self.engine.documents()
-        choices = [(render.document_label(d.title, d.id), d.id) for d in documents]
+        removable = [(render.document_label(d.title, d.id), d.id) for d in documents if d.removable]
+        others = len(documents) - len(removable)
+        note = (
+            f"{others} article(s) d'un fichier à plusieurs articles (.jsonl) ne se suppriment pas ici : "
+            "modifiez ce fichier, puis `rag index` (articles from a .jsonl file are removed by editing it)."
+            if others
+            else ""
+        )
+        trash = [
+            (f"{e.path} — supprimé le {e.removed_at.replace('T', ' ')}", e.name)
+            for e in self.engine.trashed()
+        ]
         examples = [{"text": q} for q in render.example_questions(documents)]
         return (
             render.info_html(self.engine.info()),
             render.documents_html(documents),
-            gr.Dropdown(choices=choices, value=None),
+            gr.Dropdown(choices=removable, value=None),
+            note,
+            gr.Dropdown(choices=trash, value=None),
             gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents)),  # type: ignore[arg-type]
         )
 
-    def add_files(self, paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        engine = self.engine
-
-        def refused(message: str) -> tuple[Any, ...]:
-            gr.Warning(message)
-            return (render.error_html(message), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-
-        paths = [str(p) for p in paths or []]
-        if not paths:
-            return refused("Choisissez d'abord un ou plusieurs fichiers (choose files first).")
-        if len(paths) > MAX_UPLOAD_FILES:
-            return refused(f"{len(paths)} fichiers : {MAX_UPLOAD_FILES} au plus à la fois.")
-        names = [Path(p).name for p in paths]
-        for path, name in zip(paths, names, strict=True):
-            size = Path(path).stat().st_size if Path(path).exists() else 0
-            if size > engine.MAX_UPLOAD_BYTES:
-                return refused(
-                    f"{name} : {size / 1024 / 1024:.1f} Mo, au-delà de la limite de "
-                    f"{engine.MAX_UPLOAD_BYTES // 1024 // 1024} Mo par fichier (file too large)."
-                )
-        progress(0.0, desc="Vérification des fichiers…")
-
+    def _progress(self, progress: gr.Progress) -> Any:
         def on_progress(event: Progress) -> None:  # (its message names server paths: not shown)
             desc = STAGES.get(event.stage, event.stage)
             if event.total:
@@ -207,33 +207,87 @@ class Handlers:
             else:
                 progress(0.0, desc=desc)
 
+        return on_progress
+
+    def add_files(
+        self,
+        paths: list[str] | None,
+        replace: bool = False,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
+        """Upload: one line per file (added, kept under a new name, refused and why), the good ones
+        indexed. Outputs: status, the corpus views, the file box (emptied)."""
+        skip = (gr.skip(),) * CORPUS_VIEWS
+
+        def refused(message: str) -> tuple[Any, ...]:
+            gr.Warning(message)
+            return (render.error_html(message), *skip, gr.skip())
+
+        paths = [str(p) for p in paths or []]
+        if not paths:
+            return refused("Choisissez d'abord un ou plusieurs fichiers (choose files first).")
+        if len(paths) > MAX_UPLOAD_FILES:
+            return refused(f"{len(paths)} fichiers : {MAX_UPLOAD_FILES} au plus à la fois.")
+        progress(0.0, desc="Vérification des fichiers…")
+        names = [Path(p).name for p in paths]
         try:
-            report = engine.add_files(paths, names=names, on_progress=on_progress)
+            change = self.engine.add_files(
+                paths, names=names, replace=bool(replace), on_progress=self._progress(progress)
+            )
         except RagError as exc:
+            log.warning("upload refused: %s", exc)
             return refused(str(exc))
         except Exception as exc:
             log.exception("upload failed: %s", names)
             return refused(f"Erreur inattendue (unexpected error): {type(exc).__name__}")
-        lines = [
-            f"✓ {len(names)} fichier(s) indexé(s) : {report.added} nouveau(x), {report.updated} mis à jour, "
-            f"{report.sentences_embedded} phrases vectorisées. Vous pouvez poser vos questions dès à présent."
-        ]
-        lines += [f"⚠ ignoré {s.path} : {s.reason}" for s in report.skipped]
-        status = '<div class="rag-status-ok">' + "<br>".join(render.escape(x) for x in lines) + "</div>"
-        return (status, *self.corpus_views(), None)
+        if change.refused:
+            gr.Warning(f"{len(change.refused)} fichier(s) refusé(s) sur {len(names)} (see the list).")
+        return (render.change_html(change), *self.corpus_views(), None)
 
-    def remove_doc(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def ask_remove(self, doc_id: str | None) -> tuple[Any, Any]:
+        """The first click on "remove": ask to confirm, naming the article."""
         if not doc_id:
             gr.Warning("Choisissez l'article à supprimer (choose an article).")
-            return (gr.skip(),) * 5
+            return gr.Row(visible=False), ""
+        title = next((d.title for d in self.engine.documents() if d.id == doc_id), "")
+        label = render.document_label(title, doc_id)
+        return gr.Row(visible=True), (
+            f"Supprimer « {label} » ? Le fichier va dans la corbeille ; vous pourrez le restaurer. "
+            "(Remove it? It goes to the trash and can be restored.)"
+        )
+
+    @staticmethod
+    def cancel_remove() -> Any:
+        return gr.Row(visible=False)
+
+    def remove_doc(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """Confirmed removal. Outputs: the confirmation row (hidden), status, the corpus views."""
+        hidden = gr.Row(visible=False)
+        if not doc_id:
+            gr.Warning("Choisissez l'article à supprimer (choose an article).")
+            return (hidden, gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         progress(0.0, desc="Suppression…")
         try:
-            self.engine.remove_document(doc_id)
+            change = self.engine.remove_document(doc_id, on_progress=self._progress(progress))
         except RagError as exc:
+            log.warning("removal refused: %s", exc)
             gr.Warning(str(exc))
-            return (render.error_html(str(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-        status = f'<div class="rag-status-ok">✓ {render.escape(doc_id)} supprimé (removed).</div>'
-        return (status, *self.corpus_views())
+            return (hidden, render.error_html(str(exc)), *(gr.skip(),) * CORPUS_VIEWS)
+        return (hidden, render.change_html(change), *self.corpus_views())
+
+    def restore_doc(self, name: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """Put a file back from the trash. Outputs: status, the corpus views."""
+        if not name:
+            gr.Warning("Choisissez le fichier à restaurer (choose a file from the trash).")
+            return (gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
+        progress(0.0, desc="Restauration…")
+        try:
+            change = self.engine.restore(name, on_progress=self._progress(progress))
+        except RagError as exc:
+            log.warning("restore refused: %s", exc)
+            gr.Warning(str(exc))
+            return (render.error_html(str(exc)), *(gr.skip(),) * CORPUS_VIEWS)
+        return (render.change_html(change), *self.corpus_views())
 
     # ----- helpers -------------------------------------------------------------------------------
     def _article_for(self, citation: dict[str, Any] | None) -> str:

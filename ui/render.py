@@ -286,6 +286,47 @@ def documents_html(documents: Iterable[Any]) -> str:
     )
 
 
+# How each FileResult status reads in the Articles tab.
+_CHANGE_LINES = {
+    "added": "✓ {name} ajouté (added)",
+    "renamed": "✓ {name} ajouté sous le nom {path} (kept under a new name)",
+    "replaced": "✓ {name} remplace {path} ; l'ancienne version est dans la corbeille (replaced)",
+    "unchanged": "= {name} : identique au fichier {path} déjà présent, rien à faire (unchanged)",
+    "refused": "✗ {name} refusé (refused)",
+    "removed": "✓ {name} mis à la corbeille (moved to the trash)",
+    "restored": "✓ {name} restauré sous le nom {path} (restored)",
+}
+
+
+def change_html(change: Any) -> str:
+    """One line per file of a :class:`~rag.indexing.CorpusChange` (with the reason for a refusal,
+    the lines skipped inside a file), then what the index update did."""
+    lines, failed = [], False
+    for f in change.files:
+        line = _CHANGE_LINES.get(f.status, "{name}: {status}").format(
+            name=f.name, path=f.path, status=f.status
+        )
+        if f.message:
+            line += f" — {f.message}"
+        failed = failed or f.status == "refused"
+        lines.append(f'<li class="rag-change-{escape(f.status)}">{escape(line)}</li>')
+    index = change.index
+    if index is not None:
+        lines.append(
+            f"<li>Index : {int(index.added)} nouveau(x), {int(index.updated)} mis à jour, "
+            f"{int(index.removed)} retiré(s), {int(index.sentences_embedded)} phrases vectorisées. "
+            "Vous pouvez poser vos questions dès à présent.</li>"
+        )
+        mine = {f.path for f in change.files}  # their skipped lines are said above
+        lines += [
+            f"<li>⚠ ignoré {escape(s.path)} : {escape(s.reason)}</li>"
+            for s in index.skipped
+            if s.path not in mine
+        ]
+    css = "rag-status-warn" if failed else "rag-status-ok"
+    return f'<div class="{css}"><ul class="rag-changes">{"".join(lines)}</ul></div>'
+
+
 def info_html(info: Any) -> str:
     """Index facts from ``engine.info()``."""
     built = str(info.built_at or "").replace("T", " ")

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError
 from ..types import Document
-from .formats import FORMATS, suffixes
+from .formats import FORMATS, PARSERS, suffixes
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ class Skipped:
 
 @dataclass(frozen=True)
 class LoadResult:
+    """The documents read, the files (or lines) skipped, and the file each document came from."""
+
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
+    files: Mapping[str, str] = field(default_factory=dict)  # document id -> path in the folder
 
 
 def load_corpus(corpus_dir: str | Path) -> LoadResult:
@@ -59,17 +63,18 @@ def load_corpus(corpus_dir: str | Path) -> LoadResult:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue
+            continue  # hidden files, and the trash (rag.corpus.changes)
         if path.suffix.lower() not in FORMATS:
             skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}"))
             log.warning("skipping %s: unsupported file type (use %s)", rel, ", ".join(suffixes()))
             continue
         try:
-            docs = load_file(path, rel)
+            docs, notes = parse_file(path, rel)
         except CorpusError as exc:
             skipped.append(Skipped(rel, str(exc)))
             log.warning("skipping %s", exc)
             continue
+        skipped.extend(Skipped(rel, note) for note in notes)
         for doc in docs:
             if doc.id in seen:
                 skipped.append(Skipped(rel, f"duplicate document id {doc.id!r} (first in {seen[doc.id]})"))
@@ -77,7 +82,7 @@ def load_corpus(corpus_dir: str | Path) -> LoadResult:
                 continue
             seen[doc.id] = rel
             documents.append(doc)
-    return LoadResult(tuple(documents), tuple(skipped))
+    return LoadResult(tuple(documents), tuple(skipped), seen)
 
 
 def read_text(path: Path, name: str) -> str:
@@ -104,12 +109,22 @@ def read_text(path: Path, name: str) -> str:
 
 def load_file(path: Path, name: str | None = None) -> list[Document]:
     """The documents of one file (several for ``.jsonl``). ``name`` is its id inside the corpus."""
+    return parse_file(path, name)[0]
+
+
+def parse_file(path: Path, name: str | None = None) -> tuple[list[Document], list[str]]:
+    """The documents of one file and what was skipped inside it (``"line 3: empty text"``), or a
+    :class:`CorpusError` when none of it can be used."""
     name = name or path.name
     suffix = Path(name).suffix.lower()  # the name decides: uploads arrive as temporary files
     loader = FORMATS.get(suffix)
     if loader is None:
         raise CorpusError(f"{name}: unsupported file type {suffix!r} (use {', '.join(suffixes())})")
-    return loader(read_text(path, name), name)
+    text = read_text(path, name)
+    parser = PARSERS.get(suffix)
+    if parser is not None:
+        return parser(text, name)
+    return loader(text, name), []
 
 
 def safe_name(name: str) -> str:

@@ -4,7 +4,9 @@ A loader is ``load(text, name) -> list[Document]``: ``text`` is the file's UTF-8
 checked: not binary, not empty), ``name`` its path inside the corpus folder, which is the document
 id (or its prefix, for files holding several articles). Bad content is a
 :class:`~rag.errors.CorpusError` naming the file. Adding a format is one module beside this one and
-one line below (``CONTRIBUTING.md`` walks through one).
+one line below (``CONTRIBUTING.md`` walks through one). A format holding several articles a file
+may also register a parser in :data:`PARSERS` that says which parts it skipped and why (``jsonl``'s
+bad lines), so that the reader of the folder and the upload form can report them.
 
 >>> sorted(FORMATS)
 ['.htm', '.html', '.jsonl', '.markdown', '.md', '.txt']
@@ -18,6 +20,8 @@ from ..types import Document
 from . import jsonl, markdown, txt, webpage
 
 Loader = Callable[[str, str], list[Document]]
+# (text, name) -> (documents, one "line <n>: <why>" message for each part of the file skipped)
+Parser = Callable[[str, str], tuple[list[Document], list[str]]]
 
 FORMATS: dict[str, Loader] = {
     ".txt": txt.load,
@@ -27,6 +31,8 @@ FORMATS: dict[str, Loader] = {
     ".htm": webpage.load,
     ".jsonl": jsonl.load,
 }
+
+PARSERS: dict[str, Parser] = {".jsonl": jsonl.parse}
 
 
 def suffixes() -> tuple[str, ...]:

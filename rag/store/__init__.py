@@ -254,9 +254,14 @@ class Store:
 def _check_counts(store: Store, manifest: dict[str, Any], gen: Path) -> None:
     """The tables hold as many rows as the manifest says were written."""
     counts = manifest.get("counts") or {}
-    found = {"documents": len(store.documents), "chunks": len(store.chunks), "sentences": len(store.sentences)}
-    for table, n in found.items():
-        if table in counts and counts[table] != n:
+    tables: dict[str, dict[str, Any]] = {
+        "documents": store.documents,
+        "chunks": store.chunks,
+        "sentences": store.sentences,
+    }
+    for table, rows in tables.items():
+        if table in counts and counts[table] != len(rows):
             raise IndexCorruptError(
-                f"{gen / (table + '.jsonl')} holds {n} {table}, the manifest says {counts[table]}: {REBUILD_HINT}"
+                f"{gen / (table + '.jsonl')} holds {len(rows)} {table}, the manifest says "
+                f"{counts[table]}: {REBUILD_HINT}"
             )
