@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +30,7 @@ from .corpus.changes import FileResult
 from .embedders.base import Embedder
 from .errors import IndexMismatchError, IndexNotFoundError
 from .store import Store
+from .store.checkpoint import Checkpoint
 from .text import LexicalAnalyzer
 from .types import Chunk, Document, Progress, ProgressFn, Sentence
 
@@ -37,7 +41,8 @@ BATCH = 64  # sentences per embedder call: progress is reported after each
 @dataclass(frozen=True)
 class IndexReport:
     """What an update did. ``chunks_indexed`` counts the chunks of new or changed documents,
-    ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors).
+    ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors),
+    ``sentences_resumed`` those whose vectors a stopped build had saved (``rag.store.checkpoint``).
     ``skipped`` lists files that could not be read, with the reason. ``vector_index`` is ``"flat"``
     (exact search) or ``"ivf"`` (a large store: see :meth:`rag.store.dense.DenseIndex.tune`)."""
 
@@ -54,6 +59,7 @@ class IndexReport:
     skipped: tuple[Skipped, ...]
     index_dir: str
     vector_index: str = "flat"
+    sentences_resumed: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,16 +94,65 @@ def with_title(doc: Document, text: str) -> str:
     return f"{doc.title}\n{text}" if doc.title and not text.startswith(doc.title) else text
 
 
+BUILDING = ".building"  # the running build's progress, for a second build waiting on the lock
+WAIT_POLL_S = 0.5
+
+
 @contextlib.contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
-    # One writer at a time per index (a CLI build and the web app may both update it).
+def _locked(index_dir: Path, report: ProgressFn) -> Iterator[ProgressFn]:
+    """One writer at a time per index (a CLI build and the web app may both update it). A build
+    that finds the lock taken says so and reports the other build's progress while it waits. Yields
+    the progress callback to use while holding the lock (it also tells waiting builds)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not _try_lock(fh):
+            log.warning(
+                "another build of the index %s is running (%s): waiting for it to finish",
+                index_dir,
+                _other_build(index_dir).get("message", "progress unknown"),
+            )
+            while not _try_lock(fh):
+                other = _other_build(index_dir)
+                if other.get("stage") == "embed":
+                    report(Progress("wait", int(other["done"]), int(other["total"]), "the other build"))
+                time.sleep(WAIT_POLL_S)
+        state = index_dir / BUILDING
+        last = [0.0]
+
+        def tell(event: Progress) -> None:
+            report(event)
+            now = time.monotonic()
+            if now - last[0] >= WAIT_POLL_S or event.done == event.total:
+                last[0] = now
+                row = {"pid": os.getpid(), "stage": event.stage, "done": event.done, "total": event.total}
+                row["message"] = f"pid {os.getpid()}, {event.stage} {event.done}/{event.total}"
+                with contextlib.suppress(OSError):
+                    tmp = state.with_name(f"{BUILDING}.{os.getpid()}")
+                    tmp.write_text(json.dumps(row), encoding="utf-8")
+                    os.replace(tmp, state)
+
         try:
-            yield
+            yield tell
         finally:
+            with contextlib.suppress(OSError):
+                state.unlink()
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _try_lock(fh: Any) -> bool:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _other_build(index_dir: Path) -> dict[str, Any]:
+    try:
+        row = json.loads((index_dir / BUILDING).read_text(encoding="utf-8"))
+        return row if isinstance(row, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def update_index(
@@ -126,7 +181,7 @@ def update_index(
     report(Progress("load", 0, 1, "reading the corpus"))
     loaded = load_corpus(corpus_dir)
     report(Progress("load", 1, 1, f"{len(loaded.documents)} documents"))
-    with _locked(index_dir):
+    with _locked(index_dir, report) as report:
         old = None if rebuild else _load_existing(index_dir, embedder)
         if old is not None and old.chunker != chunker.settings():
             log.info("chunker settings changed: re-chunking every document")
@@ -148,7 +203,8 @@ def update_index(
                 counts["chunks"] += len(chunks)
             todo.append((doc, chunks, sentences))
         pending = [(doc, s) for doc, _, sentences in todo for s in sentences if s.id not in reuse]
-        fresh = _embed(embedder, pending, report)
+        checkpoint = Checkpoint(index_dir, embedder.model_id)
+        fresh, resumed = _embed(embedder, pending, report, checkpoint)
         for doc, chunks, sentences in todo:
             vectors = [fresh[s.id] if s.id in fresh else reuse[s.id] for s in sentences]
             matrix = np.stack(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
@@ -162,6 +218,7 @@ def update_index(
         report(Progress("save", 0, 1, "saving the index"))
         store.tune(ivf_min, like=old)
         store.save(index_dir)
+        checkpoint.clear()
         report(Progress("save", 1, 1, "saved"))
     result = IndexReport(
         added=counts["added"],
@@ -169,7 +226,8 @@ def update_index(
         removed=removed,
         unchanged=counts["unchanged"],
         chunks_indexed=counts["chunks"],
-        sentences_embedded=len(pending),
+        sentences_embedded=len(pending) - resumed,
+        sentences_resumed=resumed,
         chunks_total=len(store.chunks),
         sentences_total=len(store.sentences),
         documents_total=len(store.documents),
@@ -206,15 +264,27 @@ def _load_existing(index_dir: Path, embedder: Embedder) -> Store | None:
 
 
 def _embed(
-    embedder: Embedder, pending: Sequence[tuple[Document, Sentence]], report: ProgressFn
-) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    total = len(pending)
+    embedder: Embedder,
+    pending: Sequence[tuple[Document, Sentence]],
+    report: ProgressFn,
+    checkpoint: Checkpoint,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Vectors for the ``pending`` sentences: those a stopped build saved in ``checkpoint`` (how
+    many is the second value), and the rest embedded a batch at a time, each batch saved there as
+    soon as it is done."""
+    saved = checkpoint.load()
+    out = {s.id: saved[s.id] for _, s in pending if s.id in saved}
+    todo = [(doc, s) for doc, s in pending if s.id not in out]
+    total = len(todo)
+    resumed = len(out)
+    if resumed:
+        log.info("resuming a stopped build: %d sentences were already embedded", resumed)
     report(Progress("embed", 0, total, f"embedding {total} sentences"))
     for i in range(0, total, BATCH):
-        batch = pending[i : i + BATCH]
+        batch = todo[i : i + BATCH]
         vectors = embedder.embed_passages([with_title(doc, doc.text[s.start : s.end]) for doc, s in batch])
+        checkpoint.save([s.id for _, s in batch], vectors)
         for (_, sentence), vector in zip(batch, vectors, strict=True):
             out[sentence.id] = vector
         report(Progress("embed", min(i + BATCH, total), total))
-    return out
+    return out, resumed

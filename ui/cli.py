@@ -32,7 +32,11 @@ from rag import (
 )
 
 # Bars drawn per stage of the library's progress events: (label, unit).
-_BARS = {"embed": ("embedding sentences", "sentence"), "ask": ("asking", "q")}
+_BARS = {
+    "embed": ("embedding sentences", "sentence"),
+    "wait": ("waiting for the other build", "sentence"),
+    "ask": ("asking", "q"),
+}
 
 
 def progress_bar(enabled: bool, label: str | None = None) -> tuple[Callable[[Progress], None] | None, Any]:
@@ -109,7 +113,12 @@ def format_report(report: IndexReport) -> str:
         + (" (approximate search: inverted file)" if report.vector_index == "ivf" else ""),
         f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
         f"unchanged {report.unchanged}; chunked {report.chunks_indexed} chunks, embedded "
-        f"{report.sentences_embedded} sentences in {report.seconds:.1f} s",
+        f"{report.sentences_embedded} sentences in {report.seconds:.1f} s"
+        + (
+            f" ({report.sentences_resumed} more from the stopped build resumed)"
+            if report.sentences_resumed
+            else ""
+        ),
     ]
     lines += [f"  skipped {s.path}: {s.reason}" for s in report.skipped]
     return "\n".join(lines)
