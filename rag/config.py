@@ -82,6 +82,38 @@ def _composer(name: str, value: Any) -> str:
     return composer
 
 
+def _login(name: str, value: Any) -> str:
+    login = _text(name, value)
+    user, colon, password = login.partition(":")
+    if not colon or not user.strip() or not password:
+        raise _error(name, "…", "is not user:password (both parts needed)")  # the value is a secret
+    return login
+
+
+def _login_file(name: str, value: Any) -> Path:
+    path = _path(name, value)
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise _error(name, str(path), f"cannot be read ({exc.strerror or exc})") from None
+    if not lines:
+        raise _error(name, str(path), "holds no user:password line")
+    for line in lines:
+        _login(name, line)
+    return path
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise _error(name, value, "is not a yes/no value: use 1 or 0")
+
+
 def _backend(name: str, value: Any) -> str:
     backend = _text(name, value)
     if backend not in BACKENDS:
@@ -102,6 +134,9 @@ _SPECS: dict[str, _Spec] = {
     "ivf_min": _Spec("RAG_IVF_MIN", None, _whole, 0, None),
     "host": _Spec("RAG_HOST", "--host", _text),
     "port": _Spec("RAG_PORT", "--port", _whole, 1, 65535),
+    "auth": _Spec("RAG_AUTH", "--auth", _login),
+    "auth_file": _Spec("RAG_AUTH_FILE", "--auth-file", _login_file),
+    "read_only": _Spec("RAG_READ_ONLY", "--read-only", _flag),
 }
 
 
@@ -126,15 +161,18 @@ class Settings:
     ivf_min: int = IVF_MIN_VECTORS
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat's login
+    auth_file: Path | None = None  # a file of "user:password" lines
+    read_only: bool = False  # the web chat without upload, removal or restore
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name == "model":
+            if value is None and f.default is None:  # not set
                 continue
             spec = _SPECS[f.name]
             value = spec.parse(f.name, value)
-            if isinstance(value, int):
+            if isinstance(value, int) and not isinstance(value, bool):
                 high = self.chunk_size - 1 if f.name == "chunk_overlap" else spec.high
                 if (spec.low is not None and value < spec.low) or (high is not None and value > high):
                     raise _error(f.name, value, f"is out of range: use {_range(spec.low, high)}")
@@ -153,6 +191,13 @@ class Settings:
             elif os.environ.get(spec.env, "").strip():
                 values[name] = os.environ[spec.env]
         return cls(**values)
+
+    def logins(self) -> list[tuple[str, str]]:
+        """The (user, password) pairs of ``auth`` and ``auth_file``; empty: no login asked."""
+        lines = [self.auth] if self.auth else []
+        if self.auth_file is not None:
+            lines += [x.strip() for x in self.auth_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+        return [(user, password) for user, _, password in (line.partition(":") for line in lines)]
 
 
 def _range(low: int | None, high: int | None) -> str:

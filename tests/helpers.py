@@ -43,12 +43,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Launch a Gradio app of ui.app on a free local port; yields its URL, closes it after."""
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """Launch a Gradio app of ui.app on a free local port; yields its URL, closes it after.
+    ``options`` go to ``launch_app`` (e.g. ``auth``)."""
     from ui.app import launch_app
 
     port = free_port()
-    launch_app(app, port=port, prevent_thread_lock=True, quiet=True)
+    launch_app(app, port=port, prevent_thread_lock=True, quiet=True, **options)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

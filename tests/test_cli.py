@@ -116,3 +116,13 @@ def test_add_remove_restore(corpus: Path, index_dir: Path, tmp_path: Path, capsy
     assert code == 0 and out.startswith("restored ") and "added 1" in out
     code, out, err = run(["remove", "nope.txt", *where], capsys)
     assert code == 2 and err == "error: no document 'nope.txt' in the index\n"
+
+
+def test_serve_beyond_this_machine_without_a_login_is_refused_first(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    where = ["--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "index")]
+    code, _, err = run(["serve", "--host", "0.0.0.0", *where], capsys)
+    assert code == 2 and "--host 0.0.0.0 would let anyone" in err and "--read-only" in err
+    assert not (tmp_path / "index").exists()  # refused before building or loading anything
+    code, _, err = run(["serve", "--auth", "ana", *where], capsys)
+    assert code == 2 and "RAG_AUTH" in err and "user:password" in err

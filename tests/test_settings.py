@@ -26,6 +26,9 @@ VALID = {
     "ivf_min": ("0", 0),
     "host": ("0.0.0.0", "0.0.0.0"),
     "port": ("8080", 8080),
+    "auth": ("ana:s3cret", "ana:s3cret"),
+    "read_only": ("1", True),
+    # "auth_file" needs a file: see the test
 }
 
 
@@ -35,12 +38,17 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(spec.env, raising=False)
 
 
-def test_every_setting_has_a_variable_and_is_read_from_it(monkeypatch: pytest.MonkeyPatch):
-    assert {f.name for f in fields(Settings)} == set(_SPECS) == set(VALID)
-    for name, (raw, _) in VALID.items():
+def test_every_setting_has_a_variable_and_is_read_from_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    logins = tmp_path / "logins.txt"
+    logins.write_text("bob:hunter2\n\n", encoding="utf-8")
+    valid = {**VALID, "auth_file": (str(logins), logins)}
+    assert {f.name for f in fields(Settings)} == set(_SPECS) == set(valid)
+    for name, (raw, _) in valid.items():
         monkeypatch.setenv(_SPECS[name].env, raw)
     settings = Settings.resolve()
-    assert {name: getattr(settings, name) for name in VALID} == {n: v for n, (_, v) in VALID.items()}
+    assert {name: getattr(settings, name) for name in valid} == {n: v for n, (_, v) in valid.items()}
+    assert settings.logins() == [("ana", "s3cret"), ("bob", "hunter2")]
+    assert "s3cret" not in repr(settings)
     assert {s.env for s in _SPECS.values()} >= {"RAG_BACKEND", "RAG_HOST", "RAG_PORT"}
 
 
@@ -65,6 +73,8 @@ def test_an_argument_wins_over_the_variable_which_wins_over_the_default(monkeypa
         ("RAG_PORT", "70000", "use 1 to 65535"),
         ("RAG_IVF_MIN", "-1", "use 0 or more"),
         ("RAG_BACKEND", "cuda", "use one of openvino-int8, openvino, torch"),
+        ("RAG_READ_ONLY", "maybe", "use 1 or 0"),
+        ("RAG_AUTH_FILE", "/nonexistent/logins", "cannot be read"),
     ],
 )
 def test_a_bad_value_names_the_variable_the_value_the_range_and_the_default(
@@ -76,6 +86,13 @@ def test_a_bad_value_names_the_variable_the_value_the_range_and_the_default(
     message = str(error.value)
     assert variable in message and value in message
     assert says in message and "default" in message and "\n" not in message
+
+
+def test_a_bad_login_is_refused_without_showing_it(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RAG_AUTH", "justaname")
+    with pytest.raises(SettingsError, match="RAG_AUTH") as error:
+        Settings.resolve()
+    assert "is not user:password" in str(error.value) and "justaname" not in str(error.value)
 
 
 def test_explicit_values_are_checked_too_and_k_zero_is_not_the_default():

@@ -13,9 +13,9 @@ from helpers import SEED_ID, free_port, serving, write_corpus
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
-from rag import Answer, Citation, Document, Engine, RagError  # noqa: E402
+from rag import Answer, Citation, Document, Engine, RagError, SettingsError  # noqa: E402
 from rag.embedders import HashEmbedder  # noqa: E402
-from ui.app import build_app, serve  # noqa: E402
+from ui.app import build_app, check_exposure, serve  # noqa: E402
 from ui.handlers import answer_stream  # noqa: E402
 
 pytestmark = [  # raised inside gradio's queue, not by this project
@@ -141,6 +141,35 @@ def test_serve_prints_the_address(engine: Engine, capsys, monkeypatch):
     assert engine.store.lexical.built == (True, True)
     with socket.socket() as s:  # closed again once serving stops
         s.bind(("127.0.0.1", port))
+
+
+def test_serving_beyond_this_machine_needs_a_login_or_read_only(engine: Engine):
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.1.1"):
+        check_exposure(host, [], read_only=False)
+    with pytest.raises(SettingsError, match=r"--host 0\.0\.0\.0 would let anyone .*\(--auth user:password"):
+        check_exposure("0.0.0.0", [], read_only=False)
+    with pytest.raises(SettingsError, match="--read-only"):
+        serve(engine, host="192.168.1.20", port=free_port())  # refused before anything listens
+    check_exposure("0.0.0.0", [("ana", "s3cret")], read_only=False)
+    check_exposure("0.0.0.0", [], read_only=True)
+
+
+def test_a_login_is_asked_when_set(engine: Engine):
+    with serving(build_app(engine), auth=[("ana", "s3cret")]) as url:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
+            gradio_client.Client(url, verbose=False)
+        client = gradio_client.Client(url, auth=("ana", "s3cret"), verbose=False)
+        assert client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")["citations"]
+
+
+def test_a_read_only_page_has_no_write_action(engine: Engine):
+    import urllib.request
+
+    with serving(build_app(engine, read_only=True)) as url:
+        config = urllib.request.urlopen(url + "config").read().decode("utf-8")
+        assert "rag-docs" in config and "rag-files" not in config and "rag-remove" not in config
+        client = gradio_client.Client(url, verbose=False)
+        assert client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")["citations"]
 
 
 def test_serve_reports_a_busy_port(engine: Engine):

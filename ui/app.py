@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
-from rag import Engine, RagError
+from rag import Engine, RagError, SettingsError
 
 from . import render
 from .handlers import Components, Handlers
@@ -81,11 +82,67 @@ requestAnimationFrame(show);
 """
 
 
-def build_app(engine: Engine) -> gr.Blocks:
-    """The web chat over ``engine`` (shared by every visitor), with the queue enabled."""
+WRITE_COMPONENTS = (
+    "files",
+    "replace",
+    "status",
+    "remove_pick",
+    "remove_note",
+    "confirm_row",
+    "confirm_text",
+    "trash_pick",
+)
+
+
+def _write_forms(engine: Engine) -> dict[str, Any]:
+    """The Articles tab's forms that change the corpus (upload, removal, the trash): their
+    components (:data:`WRITE_COMPONENTS`) and buttons, by name."""
+    max_mb = engine.MAX_UPLOAD_BYTES // 1024 // 1024
+    gr.Markdown(
+        "### Ajouter des articles\n"
+        f"{render.escape(', '.join(engine.upload_suffixes))} — `.md` with front matter "
+        f"`title`/`date`, `.jsonl` one article per line — {max_mb} Mo au plus par fichier."
+    )
+    out: dict[str, Any] = {}
+    out["files"] = gr.File(
+        file_count="multiple",
+        file_types=list(engine.upload_suffixes),
+        type="filepath",
+        label="Fichiers",
+        elem_id="rag-files",
+    )
+    out["replace"] = gr.Checkbox(
+        False,
+        label="Remplacer un fichier de même nom, l'ancien allant à la corbeille (replace a file "
+        "of the same name; otherwise the upload is kept under a new name)",
+        elem_id="rag-replace",
+    )
+    out["add"] = gr.Button("Indexer les fichiers (add)", variant="primary", elem_id="rag-add")
+    out["status"] = gr.HTML(elem_id="rag-status")
+    gr.Markdown("### Supprimer un article")
+    with gr.Row():
+        out["remove_pick"] = gr.Dropdown(choices=[], label="Article", scale=4, elem_id="rag-remove-pick")
+        out["remove"] = gr.Button("Supprimer… (remove)", variant="stop", scale=1, elem_id="rag-remove")
+    out["remove_note"] = gr.Markdown(elem_id="rag-remove-note")
+    with gr.Row(visible=False, elem_id="rag-confirm") as confirm_row:
+        out["confirm_text"] = gr.Markdown(elem_id="rag-confirm-text")
+        out["confirm"] = gr.Button("Oui, supprimer (yes, remove)", variant="stop", elem_id="rag-confirm-yes")
+        out["cancel"] = gr.Button("Annuler (cancel)", elem_id="rag-confirm-no")
+    out["confirm_row"] = confirm_row
+    gr.Markdown("### Corbeille (trash)")
+    with gr.Row():
+        out["trash_pick"] = gr.Dropdown(
+            choices=[], label="Fichiers supprimés", scale=4, elem_id="rag-trash-pick"
+        )
+        out["restore"] = gr.Button("Restaurer (restore)", scale=1, elem_id="rag-restore")
+    return out
+
+
+def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
+    """The web chat over ``engine`` (shared by every visitor), with the queue enabled. With
+    ``read_only`` the page has no upload, removal or restore, and their events refuse."""
     default_k = max(1, min(20, engine.settings.k))
     documents = engine.documents()
-    max_mb = engine.MAX_UPLOAD_BYTES // 1024 // 1024
     with gr.Blocks(title="rag — questions sur les articles", analytics_enabled=False) as app:
         gr.Markdown(
             "## Questions sur les articles\n"
@@ -140,43 +197,7 @@ def build_app(engine: Engine) -> gr.Blocks:
             with gr.Tab("Articles", id="articles"):
                 info = gr.HTML(render.info_html(engine.info()), elem_id="rag-info")
                 docs = gr.HTML(render.documents_html(documents), elem_id="rag-docs")
-                gr.Markdown(
-                    "### Ajouter des articles\n"
-                    f"{render.escape(', '.join(engine.upload_suffixes))} — `.md` with front matter "
-                    f"`title`/`date`, `.jsonl` one article per line — {max_mb} Mo au plus par fichier."
-                )
-                files = gr.File(
-                    file_count="multiple",
-                    file_types=list(engine.upload_suffixes),
-                    type="filepath",
-                    label="Fichiers",
-                    elem_id="rag-files",
-                )
-                replace = gr.Checkbox(
-                    False,
-                    label="Remplacer un fichier de même nom, l'ancien allant à la corbeille (replace a file "
-                    "of the same name; otherwise the upload is kept under a new name)",
-                    elem_id="rag-replace",
-                )
-                add = gr.Button("Indexer les fichiers (add)", variant="primary", elem_id="rag-add")
-                status = gr.HTML(elem_id="rag-status")
-                gr.Markdown("### Supprimer un article")
-                with gr.Row():
-                    remove_pick = gr.Dropdown(choices=[], label="Article", scale=4, elem_id="rag-remove-pick")
-                    remove = gr.Button("Supprimer… (remove)", variant="stop", scale=1, elem_id="rag-remove")
-                remove_note = gr.Markdown(elem_id="rag-remove-note")
-                with gr.Row(visible=False, elem_id="rag-confirm") as confirm_row:
-                    confirm_text = gr.Markdown(elem_id="rag-confirm-text")
-                    confirm = gr.Button(
-                        "Oui, supprimer (yes, remove)", variant="stop", elem_id="rag-confirm-yes"
-                    )
-                    cancel = gr.Button("Annuler (cancel)", elem_id="rag-confirm-no")
-                gr.Markdown("### Corbeille (trash)")
-                with gr.Row():
-                    trash_pick = gr.Dropdown(
-                        choices=[], label="Fichiers supprimés", scale=4, elem_id="rag-trash-pick"
-                    )
-                    restore = gr.Button("Restaurer (restore)", scale=1, elem_id="rag-restore")
+                writes = {} if read_only else _write_forms(engine)
 
         c = Components(
             chatbot=chatbot,
@@ -188,17 +209,14 @@ def build_app(engine: Engine) -> gr.Blocks:
             article=article,
             info=info,
             docs=docs,
-            files=files,
-            replace=replace,
-            status=status,
-            remove_pick=remove_pick,
-            remove_note=remove_note,
-            confirm_row=confirm_row,
-            confirm_text=confirm_text,
-            trash_pick=trash_pick,
+            **{name: writes.get(name) for name in WRITE_COMPONENTS},
         )
-        buttons = {"send": send, "clear": clear, "add": add, "remove": remove, "confirm": confirm}
-        _wire(Handlers(engine, c), c, {**buttons, "cancel": cancel, "restore": restore}, app)
+        buttons = {
+            "send": send,
+            "clear": clear,
+            **{k: v for k, v in writes.items() if k not in WRITE_COMPONENTS},
+        }
+        _wire(Handlers(engine, c, read_only=read_only), c, buttons, app)
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
@@ -219,6 +237,10 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks) -
     cleared = [c.chatbot, c.turns_state, c.pick, c.picked, c.article]
     clear.click(h.clear_chat, None, cleared, **private)
     c.chatbot.clear(h.clear_chat, None, cleared, **private)
+    if h.read_only:
+        app.load(h.read_only_views, None, [c.info, c.docs, c.chatbot], **private)
+        gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
+        return
     corpus_outputs = [c.info, c.docs, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
     corpus: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "corpus", **private}
     buttons["add"].click(
@@ -265,11 +287,34 @@ def _warm_up(engine: Engine) -> None:
         log.warning("warming up the engine failed", exc_info=True)
 
 
-def serve(engine: Engine, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the web chat until interrupted: prints the address, then blocks."""
-    app = build_app(engine)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_exposure(host: str, logins: Sequence[tuple[str, str]], read_only: bool) -> None:
+    """Refuse to serve the page's write actions (upload, removal) beyond this machine without a
+    login: a :class:`SettingsError` saying how to set one, or to serve read-only."""
+    if host in LOCAL_HOSTS or host.startswith("127.") or logins or read_only:
+        return
+    raise SettingsError(
+        f"--host {host} would let anyone who can reach this machine upload and remove articles: set a "
+        "login (--auth user:password, --auth-file FILE, or RAG_AUTH / RAG_AUTH_FILE), or serve without "
+        "the write actions (--read-only)"
+    )
+
+
+def serve(
+    engine: Engine,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    logins: Sequence[tuple[str, str]] = (),
+    read_only: bool = False,
+) -> None:
+    """Serve the web chat until interrupted: prints the address, then blocks. ``logins``: the
+    (user, password) pairs the page asks for (none: no login); see :func:`check_exposure`."""
+    check_exposure(host, logins, read_only)
+    app = build_app(engine, read_only=read_only)
     try:
-        launch_app(app, host=host, port=port, prevent_thread_lock=True, quiet=True)
+        launch_app(app, host=host, port=port, prevent_thread_lock=True, quiet=True, auth=list(logins) or None)
     except OSError as exc:
         raise RagError(f"cannot serve on {host}:{port} ({exc}): choose another --port") from None
     print(f"rag web chat: http://{host}:{app.server_port or port}  (Ctrl-C to stop)", flush=True)

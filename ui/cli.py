@@ -77,6 +77,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         composer=getattr(args, "composer", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        auth=getattr(args, "auth", None),
+        auth_file=getattr(args, "auth_file", None),
+        read_only=getattr(args, "read_only", None) or None,
     )
 
 
@@ -221,12 +224,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        from ui.app import serve
+        from ui.app import check_exposure, serve
     except ImportError:
         print("the web UI is not available here; starting the terminal chat instead", file=sys.stderr)
         return cmd_chat(args)
+    settings = _settings(args)  # checked before the index is built or the model loaded
+    check_exposure(settings.host, settings.logins(), settings.read_only)
     engine = _open_or_build(args)
-    serve(engine, host=engine.settings.host, port=engine.settings.port)
+    serve(engine, settings.host, settings.port, logins=settings.logins(), read_only=settings.read_only)
     return 0
 
 
@@ -330,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--host", help="address to listen on (default: RAG_HOST or 127.0.0.1)")
     p.add_argument("--port", help="port (default: RAG_PORT or 7860)")
+    p.add_argument("--auth", help="user:password the page asks for (default: RAG_AUTH; none on 127.0.0.1)")
+    p.add_argument("--auth-file", help="a file of user:password lines (default: RAG_AUTH_FILE)")
+    p.add_argument(
+        "--read-only", action="store_true", help="no upload, removal or restore in the page (RAG_READ_ONLY)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="evaluate retrieval and answers on a QA file")

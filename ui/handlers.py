@@ -88,9 +88,10 @@ def answer_stream(
 class Handlers:
     """The page's events over ``engine`` (shared by every visitor)."""
 
-    def __init__(self, engine: Engine, components: Components) -> None:
+    def __init__(self, engine: Engine, components: Components, read_only: bool = False) -> None:
         self.engine = engine
         self.c = components
+        self.read_only = read_only  # no upload, removal or restore: each refuses
 
     # ----- the chat ------------------------------------------------------------------------------
     def chat(
@@ -198,6 +199,17 @@ class Handlers:
             gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents)),  # type: ignore[arg-type]
         )
 
+    def read_only_views(self) -> tuple[Any, ...]:
+        """Index facts, document table, and the chat's welcome and examples (a read-only page)."""
+        info, docs, *_, chatbot = self.corpus_views()
+        return info, docs, chatbot
+
+    def _refuse_writes(self) -> None:
+        if self.read_only:  # the page shows no write form; an event sent by hand is refused here
+            raise gr.Error(
+                "Ce serveur est en lecture seule (this server is read-only).", print_exception=False
+            )
+
     def _progress(self, progress: gr.Progress) -> Any:
         def on_progress(event: Progress) -> None:  # (its message names server paths: not shown)
             desc = STAGES.get(event.stage, event.stage)
@@ -217,6 +229,7 @@ class Handlers:
     ) -> tuple[Any, ...]:
         """Upload: one line per file (added, kept under a new name, refused and why), the good ones
         indexed. Outputs: status, the corpus views, the file box (emptied)."""
+        self._refuse_writes()
         skip = (gr.skip(),) * CORPUS_VIEWS
 
         def refused(message: str) -> tuple[Any, ...]:
@@ -262,6 +275,7 @@ class Handlers:
 
     def remove_doc(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """Confirmed removal. Outputs: the confirmation row (hidden), status, the corpus views."""
+        self._refuse_writes()
         hidden = gr.Row(visible=False)
         if not doc_id:
             gr.Warning("Choisissez l'article à supprimer (choose an article).")
@@ -277,6 +291,7 @@ class Handlers:
 
     def restore_doc(self, name: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """Put a file back from the trash. Outputs: status, the corpus views."""
+        self._refuse_writes()
         if not name:
             gr.Warning("Choisissez le fichier à restaurer (choose a file from the trash).")
             return (gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
