@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +32,14 @@ from .composer import COMPOSERS, Composer, calibrations_for
 from .config import MAX_K, Settings
 from .corpus import suffixes
 from .corpus.changes import MAX_UPLOAD_BYTES, CorpusFolder, FileResult, TrashEntry
+from .corpus.folder import unindexed_changes
 from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
-from .errors import CorpusError, IndexNotFoundError, QuestionError
+from .errors import CorpusError, IndexNotFoundError, QuestionError, RagError
 from .indexing import CorpusChange, IndexReport, update_index
 from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_question
 from .retrieval import RetrievalSettings, Retriever
-from .store import Store
+from .store import Store, current_generation
 from .store.disk import indexed_model_id
 from .text import LexicalAnalyzer
 from .types import Answer, Document, Hit, ProgressFn
@@ -114,6 +116,7 @@ class Engine:
 
     MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES
     MAX_HISTORY_ITEMS = MAX_HISTORY_ITEMS
+    FOLLOW_S = 1.0  # a newer index on disk (another process's build) is picked up this soon
 
     def __init__(
         self, settings: Settings, embedder: Embedder, store: Store, composer: Composer | None = None
@@ -128,6 +131,7 @@ class Engine:
         )
         self._store = store
         self._write_lock = threading.RLock()  # one corpus change or index update at a time
+        self._checked_at = time.monotonic()  # when the index on disk was last looked at
 
     @classmethod
     def open(
@@ -190,6 +194,8 @@ class Engine:
         question = check_question(question)
         k = check_k(self.settings.k if k is None else k)
         history = check_history(history)
+        if time.monotonic() - self._checked_at >= self.FOLLOW_S:
+            self.refresh()
         store = self._store  # one snapshot for the whole question
         query = self.questions.analyse(question, history)
         vector = self.embedder.embed_queries([query.text])[0]
@@ -240,6 +246,40 @@ class Engine:
             built_at=store.built_at,
             chunker=dict(store.chunker),
             vector_index=store.vector_index,
+        )
+
+    # ----- following the index and the corpus on disk ------------------------------------------
+    def refresh(self) -> bool:
+        """Pick up a newer index generation written by another process (``rag index``, ``rag add``);
+        True when one was loaded. Questions call this at most every :attr:`FOLLOW_S` seconds."""
+        self._checked_at = time.monotonic()
+        try:
+            live = current_generation(Path(self.settings.index_dir)).name
+        except RagError:
+            return False  # removed or being replaced: keep answering from the snapshot in memory
+        if live == self._store.generation or not self._write_lock.acquire(blocking=False):
+            return False  # (an update in this process swaps its own index in)
+        try:
+            store = Store.load(self.settings.index_dir, expected_model_id=self.embedder.model_id)
+            if store.generation == self._store.generation:
+                return False
+            log.info("index %s: generation %s picked up", self.settings.index_dir, store.generation)
+            self._store = store
+            return True
+        except RagError as exc:
+            log.warning("a newer index on disk could not be loaded, keeping the current one: %s", exc)
+            return False
+        finally:
+            self._write_lock.release()
+
+    def pending_changes(self) -> tuple[str, ...]:
+        """The corpus files the index does not reflect yet (new, changed or gone since it was
+        built), for "N changes not indexed: update". Empty for an index that did not record them."""
+        store = self._store
+        if not store.corpus_read_at:
+            return ()
+        return unindexed_changes(
+            self.settings.corpus_dir, store.corpus_read_at, store.corpus_files, store.document_files.values()
         )
 
     # ----- corpus changes ------------------------------------------------------------------------

@@ -179,6 +179,7 @@ def update_index(
     index_dir = Path(index_dir)
     report = _progress(on_progress)
     report(Progress("load", 0, 1, "reading the corpus"))
+    read_at = time.time()  # a file changed after this is not in this build
     loaded = load_corpus(corpus_dir)
     report(Progress("load", 1, 1, f"{len(loaded.documents)} documents"))
     with _locked(index_dir, report) as report:
@@ -186,6 +187,9 @@ def update_index(
         if old is not None and old.chunker != chunker.settings():
             log.info("chunker settings changed: re-chunking every document")
         store = Store(embedder.model_id, embedder.dim, chunker.settings())
+        store.corpus_read_at = read_at
+        store.corpus_files = tuple(sorted({*loaded.files.values(), *(s.path for s in loaded.skipped)}))
+        store.document_files = dict(loaded.files)
         reuse = old.vectors_of(old.sentences) if old is not None else {}
         old_terms = old.terms if old is not None else {}
         rechunk_all = old is None or old.chunker != chunker.settings()

@@ -6,6 +6,7 @@ Run with ``pytest -m browser``. Skipped when Chromium or the playwright package 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("gradio")
 
-from rag import Engine  # noqa: E402
+from rag import Engine, update_index  # noqa: E402
 from rag.embedders import HashEmbedder  # noqa: E402
 from ui.app import build_app  # noqa: E402
 
@@ -83,10 +84,13 @@ def page(browser, url: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def own_page(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A page on an app of its own, for a test that changes the corpus."""
-    for url in _served(tmp_path_factory.mktemp("browser_own")):
-        yield from _page(browser, url)
+def own_app(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+    """A page on an app of its own, for a test that changes the corpus, and the app's folder
+    (``corpus/``, ``index/``)."""
+    root = tmp_path_factory.mktemp("browser_own")
+    for url in _served(root):
+        for page in _page(browser, url):
+            yield page, root
 
 
 def answers(page) -> int:
@@ -161,8 +165,8 @@ def test_question_streams_a_cited_answer_with_highlighted_sources(page, tmp_path
     print(f"screenshot: {tmp_path / 'chat.png'}")
 
 
-def test_upload_then_ask_and_malicious_text_stays_inert(own_page, tmp_path: Path):
-    page = own_page
+def test_upload_then_ask_and_malicious_text_stays_inert(own_app, tmp_path: Path):
+    page, _ = own_app
     new = tmp_path / "licorne.txt"
     new.write_text(NEW_ARTICLE, encoding="utf-8")
     evil = tmp_path / "alerte.md"
@@ -258,3 +262,30 @@ def test_examples_and_errors_in_the_page(page):
     page.locator("#rag-article").get_by_text("Choisissez une source").wait_for()
     ask(page, "Et l'Union européenne ?")
     assert "« Et l'Union européenne ? »" in last_answer(page).locator(".rag-query").inner_text()
+
+
+def test_the_page_follows_changes_made_beside_it(own_app):
+    page, root = own_app
+    page.get_by_role("tab", name="Articles").click()
+    page.wait_for_selector("#rag-docs table")
+    assert not page.locator("#rag-update").is_visible()
+    # `rag index` run beside the app: the page shows the new article within seconds
+    (root / "corpus" / "cannes.txt").write_text(
+        "Le festival de Cannes\nUn film coréen a reçu la Palme d'or.", encoding="utf-8"
+    )
+    update_index(root / "corpus", root / "index", HashEmbedder(128))
+    started = time.monotonic()
+    page.locator("#rag-docs").get_by_text("Le festival de Cannes").wait_for()
+    print(f"index built beside the app shown after {time.monotonic() - started:.1f} s")
+    # a file dropped in the corpus folder: said, and indexed with one click
+    (root / "corpus" / "venise.txt").write_text(
+        "La Mostra de Venise\nUn film chilien a reçu le Lion d'or.", encoding="utf-8"
+    )
+    page.locator("#rag-pending").get_by_text("1 changement(s)").wait_for()
+    assert "venise.txt" in page.locator("#rag-pending").inner_text()
+    page.click("#rag-update")
+    page.locator("#rag-docs").get_by_text("La Mostra de Venise").wait_for()
+    page.locator("#rag-update").wait_for(state="hidden")
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Qui a reçu le Lion d'or à Venise ?")
+    assert "venise.txt" in last_answer(page).locator(".rag-src-head").first.inner_text()

@@ -32,6 +32,7 @@ from .handlers import Components, Handlers
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 8  # questions answered at once (the engine is safe for concurrent questions)
+POLL_S = 2.0  # the page looks for an index built elsewhere and for corpus files not indexed this often
 
 CSS = """
 .rag-question { white-space: normal; }
@@ -196,8 +197,15 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
                     )
             with gr.Tab("Articles", id="articles"):
                 info = gr.HTML(render.info_html(engine.info()), elem_id="rag-info")
+                with gr.Row():
+                    pending_note = gr.Markdown(elem_id="rag-pending")
+                    pending_update = gr.Button(
+                        "Mettre à jour l'index (update)", visible=False, scale=0, elem_id="rag-update"
+                    )
                 docs = gr.HTML(render.documents_html(documents), elem_id="rag-docs")
                 writes = {} if read_only else _write_forms(engine)
+        shown = gr.State("")
+        timer = gr.Timer(POLL_S)
 
         c = Components(
             chatbot=chatbot,
@@ -210,10 +218,14 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
             info=info,
             docs=docs,
             **{name: writes.get(name) for name in WRITE_COMPONENTS},
+            shown=shown,
+            pending_note=pending_note,
+            pending_update=pending_update,
         )
         buttons = {
             "send": send,
             "clear": clear,
+            "timer": timer,
             **{k: v for k, v in writes.items() if k not in WRITE_COMPONENTS},
         }
         _wire(Handlers(engine, c, read_only=read_only), c, buttons, app)
@@ -237,11 +249,18 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks) -
     cleared = [c.chatbot, c.turns_state, c.pick, c.picked, c.article]
     clear.click(h.clear_chat, None, cleared, **private)
     c.chatbot.clear(h.clear_chat, None, cleared, **private)
+    polled = [c.shown, c.pending_note, c.pending_update]
     if h.read_only:
-        app.load(h.read_only_views, None, [c.info, c.docs, c.chatbot], **private)
+        app.load(h.page_load, None, [c.shown, c.info, c.docs, c.chatbot], **private)
+        buttons["timer"].tick(
+            h.poll, [c.shown], [*polled, c.info, c.docs, c.chatbot], show_progress="hidden", **private
+        )
         gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
         return
     corpus_outputs = [c.info, c.docs, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
+    buttons["timer"].tick(
+        h.poll, [c.shown, c.remove_pick], [*polled, *corpus_outputs], show_progress="hidden", **private
+    )
     corpus: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "corpus", **private}
     buttons["add"].click(
         h.add_files,
@@ -263,7 +282,14 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks) -
     buttons["restore"].click(
         h.restore_doc, [c.trash_pick], [c.status, *corpus_outputs], show_progress_on=[c.status], **corpus
     )
-    app.load(h.corpus_views, None, corpus_outputs, **private)
+    c.pending_update.click(
+        h.index_pending,
+        None,
+        [c.status, c.pending_note, c.pending_update, *corpus_outputs],
+        show_progress_on=[c.pending_note],
+        **corpus,
+    )
+    app.load(h.page_load, None, [c.shown, *corpus_outputs], **private)
     gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
-from rag import Engine, Progress, RagError
+from rag import CorpusChange, Engine, Progress, RagError
 
 from . import render
 
@@ -50,6 +50,9 @@ class Components:
     confirm_row: Any
     confirm_text: Any
     trash_pick: Any
+    shown: Any  # what the page shows of the index and the corpus, for Handlers.poll
+    pending_note: Any
+    pending_update: Any
 
 
 def ask_json(engine: Engine, question: Any, k: Any = None, history: Any = ()) -> dict[str, Any]:
@@ -173,9 +176,10 @@ class Handlers:
             raise gr.Error(str(exc), print_exception=False) from None
 
     # ----- the corpus ----------------------------------------------------------------------------
-    def corpus_views(self) -> tuple[Any, ...]:
+    def corpus_views(self, keep: str | None = None) -> tuple[Any, ...]:
         """Index facts, document table, removal choices and note, the trash, and the chat's welcome
-        and examples (the outputs named ``corpus_outputs`` in ``ui.app``)."""
+        and examples (the outputs named ``corpus_outputs`` in ``ui.app``). ``keep``: the article
+        picked for removal, still picked if it is still there."""
         documents = self.engine.documents()
         removable = [(render.document_label(d.title, d.id), d.id) for d in documents if d.removable]
         others = len(documents) - len(removable)
@@ -193,11 +197,54 @@ class Handlers:
         return (
             render.info_html(self.engine.info()),
             render.documents_html(documents),
-            gr.Dropdown(choices=removable, value=None),
+            gr.Dropdown(choices=removable, value=keep if keep in {v for _, v in removable} else None),
             note,
             gr.Dropdown(choices=trash, value=None),
             gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents)),  # type: ignore[arg-type]
         )
+
+    def shown_now(self) -> tuple[str, tuple[str, ...]]:
+        """What the page shows, as :meth:`poll` compares it: the index generation and the corpus
+        files not indexed yet."""
+        pending = self.engine.pending_changes()
+        return f"{self.engine.store.generation}|{'|'.join(pending)}", pending
+
+    def page_load(self) -> tuple[Any, ...]:
+        """The page opens: what it shows (for :meth:`poll`), then the corpus views."""
+        views = self.read_only_views() if self.read_only else self.corpus_views()
+        return (self.shown_now()[0], *views)
+
+    def poll(self, shown: str, picked: str | None = None) -> tuple[Any, ...]:
+        """Every few seconds: pick up an index another process built and look for corpus files not
+        indexed yet. Outputs: what the page shows (a state), the pending-changes note and its
+        button, then the corpus views, all skipped when nothing changed."""
+        self.engine.refresh()
+        now, pending = self.shown_now()
+        views = len(self.read_only_views()) if self.read_only else CORPUS_VIEWS
+        if now == shown:
+            return (gr.skip(),) * (3 + views)
+        note = ""
+        if pending:
+            listed = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
+            note = (
+                f"**{len(pending)} changement(s) dans le dossier des articles pas encore indexé(s)** "
+                f"({len(pending)} change(s) in the corpus folder not indexed yet): {render.escape(listed)}"
+            )
+        button = gr.Button(visible=bool(pending) and not self.read_only)
+        return (now, note, button, *(self.read_only_views() if self.read_only else self.corpus_views(picked)))
+
+    def index_pending(self, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """The "update" button: index what changed in the corpus folder. Outputs: status, the
+        pending note and button (cleared), the corpus views."""
+        self._refuse_writes()
+        try:
+            report = self.engine.update(on_progress=self._progress(progress))
+        except RagError as exc:
+            log.warning("update refused: %s", exc)
+            gr.Warning(str(exc))
+            return (render.error_html(str(exc)), gr.skip(), gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
+        change = CorpusChange((), report)
+        return (render.change_html(change), "", gr.Button(visible=False), *self.corpus_views())
 
     def read_only_views(self) -> tuple[Any, ...]:
         """Index facts, document table, and the chat's welcome and examples (a read-only page)."""

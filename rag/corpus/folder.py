@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,10 +60,7 @@ def load_corpus(corpus_dir: str | Path) -> LoadResult:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue  # hidden files, and the trash (rag.corpus.changes)
+    for path, rel in _files(root):
         if path.suffix.lower() not in FORMATS:
             skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}"))
             log.warning("skipping %s: unsupported file type (use %s)", rel, ", ".join(suffixes()))
@@ -83,6 +80,38 @@ def load_corpus(corpus_dir: str | Path) -> LoadResult:
             seen[doc.id] = rel
             documents.append(doc)
     return LoadResult(tuple(documents), tuple(skipped), seen)
+
+
+def _files(root: Path) -> list[tuple[Path, str]]:
+    """The folder's files and their paths inside it, sorted; hidden ones (and the trash of
+    :mod:`rag.corpus.changes`) left out."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        parts = path.relative_to(root).parts
+        if not any(part.startswith(".") for part in parts):
+            found.append((path, "/".join(parts)))
+    return found
+
+
+def unindexed_changes(
+    corpus_dir: str | Path, read_at: float, seen: Collection[str], indexed: Collection[str]
+) -> tuple[str, ...]:
+    """The corpus files an index does not reflect yet: those changed since its build read the
+    corpus (``read_at``), new ones (not among the files it ``seen``), and its documents' files that
+    are gone (``indexed``). Sorted paths inside the folder; other file types are left out."""
+    root = Path(corpus_dir)
+    if not root.is_dir():
+        return tuple(sorted(indexed))
+    present: dict[str, float] = {}
+    for path, rel in _files(root):
+        if path.suffix.lower() in FORMATS:
+            try:
+                present[rel] = path.stat().st_mtime
+            except OSError:
+                continue
+    seen = set(seen)
+    changed = {rel for rel, mtime in present.items() if rel not in seen or mtime > read_at}
+    return tuple(sorted(changed | (set(indexed) - set(present))))
 
 
 def read_text(path: Path, name: str) -> str:

@@ -69,6 +69,10 @@ class Store:
         self.dim = dim
         self.chunker = chunker
         self.built_at = ""
+        self.corpus_read_at = 0.0  # when the build read the corpus (epoch seconds; 0: unknown)
+        self.corpus_files: tuple[str, ...] = ()  # every file the build saw, indexed or skipped
+        self.document_files: dict[str, str] = {}  # document id -> the corpus file holding it
+        self.generation = ""  # the folder it was loaded from
         self.tables = Tables()
         self.dense = DenseIndex(dim)
         self.lexical = LexicalIndex(self.tables)
@@ -145,6 +149,9 @@ class Store:
     def copy(self) -> Store:
         other = Store(self.model_id, self.dim, dict(self.chunker))
         other.built_at = self.built_at
+        other.corpus_read_at = self.corpus_read_at
+        other.corpus_files = self.corpus_files
+        other.document_files = dict(self.document_files)
         other.tables = self.tables.copy()
         other.dense = self.dense.copy()
         other.lexical = LexicalIndex(other.tables)
@@ -179,6 +186,11 @@ class Store:
             "embedder": {"model_id": self.model_id, "dim": self.dim},
             "chunker": self.chunker,
             "built_at": self.built_at,
+            "corpus": {
+                "read_at": self.corpus_read_at,
+                "files": list(self.corpus_files),
+                "documents": {d: f for d, f in self.document_files.items() if d in self.documents},
+            },
             "counts": {
                 "documents": len(self.documents),
                 "chunks": len(self.chunks),
@@ -235,6 +247,16 @@ class Store:
         check_digests(gen, manifest.get("files"))
         store = cls(model_id, dim, chunker)
         store.built_at = str(manifest.get("built_at", ""))
+        store.generation = gen.name
+        corpus = manifest.get("corpus") or {}  # (absent from indexes saved before it was recorded)
+        try:
+            store.corpus_read_at = float(corpus.get("read_at") or 0.0)
+            store.corpus_files = tuple(str(f) for f in corpus.get("files") or ())
+            store.document_files = {str(d): str(f) for d, f in (corpus.get("documents") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise IndexCorruptError(
+                f"{gen / 'manifest.json'} has a bad 'corpus' entry ({exc}): {REBUILD_HINT}"
+            ) from exc
         store.tables = Tables.from_rows(
             read_jsonl(gen / "documents.jsonl"),
             read_jsonl(gen / "chunks.jsonl"),
