@@ -5,7 +5,8 @@
 Over the seed corpus (``seeds/``, indexed once into a temporary folder first, not timed):
 
 - ``rag ask "…"`` as a new process: wall time to exit and the child's peak RSS (``wait4``'s
-  ``ru_maxrss``), which includes loading the model and the index and answering;
+  ``ru_maxrss``), which includes loading the model and the index and answering; and the same while a
+  ``rag serve`` runs on the index, which ``rag ask`` then asks instead;
 - ``rag serve``: wall time until the page answers HTTP 200 and the server's peak RSS then
   (``VmHWM``); then the first question through the ``/ask`` API, asked at once (it waits for the
   model, which loads in the background once the page is up) or 10 s later (a user typing), with its
@@ -71,9 +72,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_serve(index: Path, env: dict[str, str], delay: float = 0.0) -> tuple[float, float, float, float]:
+def run_serve(
+    index: Path, env: dict[str, str], delay: float = 0.0, then_ask: bool = False
+) -> tuple[float, float, float, float]:
     """(seconds to serve, peak RSS MB then, seconds of the first answer asked ``delay`` seconds
-    after the page appeared, peak RSS MB after it)."""
+    after the page appeared, peak RSS MB after it). With ``then_ask`` the last two are those of a
+    ``rag ask`` process run once the server has answered (it asks the server)."""
     from gradio_client import Client
 
     port = free_port()
@@ -105,6 +109,8 @@ def run_serve(index: Path, env: dict[str, str], delay: float = 0.0) -> tuple[flo
         first_s = time.perf_counter() - t
         if "[1]" not in str(result):
             raise SystemExit(f"/ask gave no cited answer: {str(result)[:300]}")
+        if then_ask:
+            return (serve_s, serve_rss, *run_ask(index, env))
         return serve_s, serve_rss, first_s, peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -130,6 +136,7 @@ def main() -> None:
         asks = [run_ask(index, env) for _ in range(args.runs)]
         serves = [run_serve(index, env) for _ in range(args.runs)]
         typed = [run_serve(index, env, delay=10.0) for _ in range(args.runs)]
+        served = [run_serve(index, env, then_ask=True) for _ in range(args.runs)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -142,6 +149,11 @@ def main() -> None:
         ("`rag serve` until the page answers", [s[0] for s in serves], [s[1] for s in serves]),
         ("then at once the first question via `/ask`", [s[2] for s in serves], [s[3] for s in serves]),
         ("or the first question 10 s after the page appears", [s[2] for s in typed], [s[3] for s in typed]),
+        (
+            "`rag ask` while a `rag serve` runs on the index (asks it)",
+            [s[2] for s in served],
+            [s[3] for s in served],
+        ),
     ]
     print("| process | wall s | peak RSS MB |")
     print("|---|---|---|")

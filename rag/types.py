@@ -6,7 +6,7 @@ returns an :class:`Answer` (with ``abstained=True``), never ``None`` or a string
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -130,6 +130,28 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """The answer back from its :meth:`to_dict` (what the ``/ask`` API returns)."""
+        hits = tuple(
+            Hit(chunk=Chunk(**h["chunk"]), **{k: v for k, v in h.items() if k != "chunk"})
+            for h in data["hits"]
+        )
+        short = data.get("short_answer")
+        return cls(
+            question=data["question"],
+            text=data["text"],
+            citations=tuple(Citation(**c) for c in data["citations"]),
+            hits=hits,
+            abstained=bool(data["abstained"]),
+            language=data["language"],
+            confidence=float(data["confidence"]),
+            query=data["query"],
+            related=tuple(Citation(**c) for c in data.get("related") or ()),
+            short_answer=ShortAnswer(**short) if short else None,
+            reason=data.get("reason", "answered"),
+        )
 
 
 @dataclass(frozen=True)

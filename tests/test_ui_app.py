@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,8 @@ gradio_client = pytest.importorskip("gradio_client")
 
 from rag import Answer, Citation, Document, Engine, RagError, SettingsError  # noqa: E402
 from rag.embedders import HashEmbedder  # noqa: E402
-from ui.app import build_app, check_exposure, serve  # noqa: E402
+from ui.app import announce, build_app, check_exposure, serve  # noqa: E402
+from ui.cli import main  # noqa: E402
 from ui.handlers import answer_stream  # noqa: E402
 
 pytestmark = [  # raised inside gradio's queue, not by this project
@@ -236,3 +238,41 @@ def test_answer_stream_raises_the_engines_error(engine: Engine):
     assert next(steps).answer is None
     with pytest.raises(RagError, match="empty"):
         next(steps)
+
+
+def test_rag_ask_uses_a_server_running_on_the_index(engine: Engine, url: str, capsys, monkeypatch):
+    import ui.cli
+
+    index_dir = Path(engine.settings.index_dir)
+    monkeypatch.setenv("RAG_MODEL", "hash-128")
+    opened = []
+    real_open = ui.cli.Engine.open
+    monkeypatch.setattr(ui.cli.Engine, "open", lambda *a, **kw: opened.append(1) or real_open(*a, **kw))
+    announced = announce(index_dir, url.rstrip("/"), login=False)
+    try:
+        assert main(["ask", "Quel est l'enjeu pour Washington ?", "--index", str(index_dir), "--json"]) == 0
+        answer = Answer.from_dict(json.loads(capsys.readouterr().out))
+        assert answer.citations[0].doc_id == SEED_ID and opened == []  # answered by the server
+        assert main(["ask", "   ", "--index", str(index_dir)]) == 2  # its error, on one line
+        assert "empty" in capsys.readouterr().err
+        assert main(["ask", "Quel est l'enjeu pour Washington ?", "--index", str(index_dir), "--local"]) == 0
+        assert opened == [1]
+    finally:
+        announced.unlink()
+    # a server that is gone (its pid no longer runs): the question is answered here
+    announced.write_text(json.dumps({"pid": 2**22 + 12345, "url": url, "login": False}))
+    try:
+        assert main(["ask", "Quel est l'enjeu pour Washington ?", "--index", str(index_dir)]) == 0
+        assert opened == [1, 1] and "[1]" in capsys.readouterr().out
+    finally:
+        announced.unlink()
+
+
+def test_an_answer_round_trips_through_its_json(engine: Engine):
+    for question in (
+        "Combien de pays participent ?",
+        "Quel est l'enjeu pour Washington ?",
+        "Recette de tarte ?",
+    ):
+        answer = engine.ask(question)
+        assert Answer.from_dict(json.loads(json.dumps(answer.to_dict()))) == answer

@@ -17,9 +17,12 @@ The question function is also the API endpoint ``/ask``
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -32,6 +35,7 @@ from .handlers import Components, Handlers
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 8  # questions answered at once (the engine is safe for concurrent questions)
+SERVING = ".serving.json"  # beside the index: which process serves it, and where
 POLL_S = 2.0  # the page looks for an index built elsewhere and for corpus files not indexed this often
 
 CSS = """
@@ -343,10 +347,24 @@ def serve(
         launch_app(app, host=host, port=port, prevent_thread_lock=True, quiet=True, auth=list(logins) or None)
     except OSError as exc:
         raise RagError(f"cannot serve on {host}:{port} ({exc}): choose another --port") from None
-    print(f"rag web chat: http://{host}:{app.server_port or port}  (Ctrl-C to stop)", flush=True)
+    url = f"http://{host}:{app.server_port or port}"
+    print(f"rag web chat: {url}  (Ctrl-C to stop)", flush=True)
     # The page is up; the model loads now instead of during the first question (3.5 s on 2 cores).
     threading.Thread(target=_warm_up, args=(engine,), name="rag-warm-up", daemon=True).start()
+    announced = announce(engine.settings.index_dir, url, bool(logins))
     try:
         app.block_thread()
     finally:
+        announced.unlink(missing_ok=True)
         app.close()
+
+
+def announce(index_dir: Path, url: str, login: bool) -> Path:
+    """Say, beside the index, that this process serves it at ``url``: ``rag ask`` then asks it
+    instead of loading the model itself (see ``ui.cli.served_answer``). Returns the file written."""
+    path = Path(index_dir) / SERVING
+    row = {"pid": os.getpid(), "url": url.replace("0.0.0.0", "127.0.0.1"), "login": login}
+    tmp = path.with_name(f"{SERVING}.{os.getpid()}")
+    tmp.write_text(json.dumps(row), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -185,13 +185,43 @@ def format_answer(answer: Answer, width: int = 100) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    engine = Engine.open(settings=settings)
-    answer = engine.ask(args.question)
+    answer = None if args.local else served_answer(settings, args.question)
+    if answer is None:
+        answer = Engine.open(settings=settings).ask(args.question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
     return 0
+
+
+def served_answer(settings: Settings, question: str) -> Answer | None:
+    """The answer from a ``rag serve`` running on the same index on this machine (it has the model
+    loaded: 0.4 s instead of 2.6 s), or None when there is none or it cannot be reached. An error
+    the server gives about the question is raised as a :class:`RagError`."""
+    path = Path(settings.index_dir) / ".serving.json"  # written by ui.app.announce
+    try:
+        row = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(row["pid"]), 0)  # still running?
+        url = str(row["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    logins = settings.logins()
+    if row.get("login") and not logins:
+        return None
+    try:
+        from gradio_client import Client
+        from gradio_client.exceptions import AppError
+
+        client = Client(url, auth=logins[0] if logins else None, verbose=False, download_files=False)
+    except Exception as exc:  # not reachable, not a rag server: answer here instead
+        logging.getLogger(__name__).info("the server at %s cannot be used (%s): answering here", url, exc)
+        return None
+    try:
+        data = client.predict(question, settings.k, api_name="/ask")
+    except AppError as exc:  # the server's one-line message (an empty question, a bad k)
+        raise RagError(str(exc)) from None
+    return Answer.from_dict(data)
 
 
 def _open_or_build(args: argparse.Namespace) -> Engine:
@@ -325,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("-k", help="passages to retrieve, 1 to 50 (default: RAG_K or 5)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    p.add_argument(
+        "--local", action="store_true", help="answer in this process even when a rag serve runs on the index"
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="ask questions in the terminal (builds the index if missing)")
