@@ -17,9 +17,11 @@ against torch, per precision and CPU: ``docs/models.md``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,22 +113,17 @@ class OpenVinoEmbedder(FolderEmbedder):
                     log.warning("this CPU has %s; the OpenVINO speed-up over torch will be smaller", why)
                 if self.precision == "bf16" and not features.bf16:
                     log.warning("bf16 was asked for but this CPU has no bf16: running in fp32")
-                tok = tokenizer(folder)
+                # The tokenizer (a 17 MB JSON) loads while the model is read and compiled.
+                pool = ThreadPoolExecutor(1, thread_name_prefix="rag-tokenizer")
+                pending_tok = pool.submit(tokenizer, folder)
+                pool.shutdown(wait=False)
                 calibration = self._calibration()
                 ir = ensure_ir(folder, self.precision, out=self.ir_dir, calibration=calibration)
-                try:
-                    model = ov_core.read_model(str(ir / "model.xml"))
-                except Exception as exc:  # damaged, though the sizes match: rebuild once
-                    log.warning("cannot read the OpenVINO model %s (%s); rebuilding it", ir, exc)
-                    discard(ir)
-                    ir = ensure_ir(folder, self.precision, out=self.ir_dir, calibration=calibration)
-                    try:
-                        model = ov_core.read_model(str(ir / "model.xml"))
-                    except Exception as exc2:
-                        raise ModelError(
-                            f"cannot read the OpenVINO model {ir}: {exc2}; delete that folder to rebuild it"
-                        ) from exc2
-                compiled = self._compile(ov_core, model, features, ir)
+                compiled = self._cached(ov_core, features, ir)
+                if compiled is None:
+                    model, ir = self._read(ov_core, folder, ir, calibration)
+                    compiled = self._compile(ov_core, model, features, ir)
+                tok = pending_tok.result()
                 out_dim = compiled.outputs[0].get_partial_shape()[-1]
                 if out_dim.is_static and out_dim.get_length() != self._dim:
                     raise ModelError(
@@ -147,6 +144,37 @@ class OpenVinoEmbedder(FolderEmbedder):
         if self.calibration is not None:
             return self.calibration
         return calibration_texts(self.query_prefix, self.passage_prefix)
+
+    def _cached(self, ov_core: Any, features: CpuFeatures, ir: Path) -> Any:
+        """The model compiled through OpenVINO's cache of compiled models, kept in the IR folder per
+        CPU and settings: read back in 0.2 s where reading and compiling take 0.6 s (the first time,
+        compiled and stored). None when that fails (a damaged IR, a read-only folder)."""
+        config = self._config(features)
+        key = hashlib.sha256(f"{features.summary()}|{sorted(config.items())}".encode()).hexdigest()[:12]
+        try:
+            return ov_core.compile_model(
+                str(ir / "model.xml"), "CPU", {**config, "CACHE_DIR": str(ir / f"compiled-{key}")}
+            )
+        except Exception as exc:
+            log.info("compiling %s without OpenVINO's model cache (%s)", ir, exc)
+            return None
+
+    def _read(
+        self, ov_core: Any, folder: Path, ir: Path, calibration: Sequence[str] | None
+    ) -> tuple[Any, Path]:
+        """The IR read, rebuilt once if it is damaged though its sizes match; and its folder."""
+        try:
+            return ov_core.read_model(str(ir / "model.xml")), ir
+        except Exception as exc:
+            log.warning("cannot read the OpenVINO model %s (%s); rebuilding it", ir, exc)
+        discard(ir)
+        ir = ensure_ir(folder, self.precision, out=self.ir_dir, calibration=calibration)
+        try:
+            return ov_core.read_model(str(ir / "model.xml")), ir
+        except Exception as exc2:
+            raise ModelError(
+                f"cannot read the OpenVINO model {ir}: {exc2}; delete that folder to rebuild it"
+            ) from exc2
 
     def _compile(self, ov_core: Any, model: Any, features: CpuFeatures, ir: Path) -> Any:
         """Compile for the CPU; if that fails with OpenVINO's default precision, try fp32 once."""
