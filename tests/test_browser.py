@@ -68,8 +68,9 @@ def browser():
         browser.close()
 
 
-def _page(browser: Any, url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _page(browser: Any, url: str, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     page.goto(url)
@@ -191,6 +192,7 @@ def test_upload_then_ask_and_malicious_text_stays_inert(own_app, tmp_path: Path)
     assert "binaire.txt refusé" in lines[1] and "binary" in lines[1]
     assert lines[2].startswith("✓ licorne.txt ajouté") and lines[3].startswith("✓ alerte.md ajouté")
     assert "2 nouveau(x)" in lines[4]
+    page.locator("#rag-docs").get_by_text("La licorne de Brest").wait_for()
     docs = page.locator("#rag-docs").inner_text()
     assert "La licorne de Brest" in docs and "licorne.txt" in docs
     assert EVIL_TITLE in docs  # shown literally
@@ -230,12 +232,12 @@ def test_upload_then_ask_and_malicious_text_stays_inert(own_app, tmp_path: Path)
     page.click("#rag-remove")
     page.click("#rag-confirm-yes")
     page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('corbeille')")
-    assert "licorne.txt" not in page.locator("#rag-docs").inner_text()
+    page.wait_for_function("() => !document.querySelector('#rag-docs').innerText.includes('licorne.txt')")
     page.locator("#rag-trash-pick input").click()
     page.get_by_role("option", name=re.compile(r"^licorne\.txt — supprimé le")).click()
     page.click("#rag-restore")
     page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('restauré')")
-    assert "licorne.txt" in page.locator("#rag-docs").inner_text()
+    page.locator("#rag-docs").get_by_text("licorne.txt").wait_for()
 
 
 def test_examples_and_errors_in_the_page(page):
@@ -289,3 +291,71 @@ def test_the_page_follows_changes_made_beside_it(own_app):
     page.get_by_role("tab", name="Chat").click()
     ask(page, "Qui a reçu le Lion d'or à Venise ?")
     assert "venise.txt" in last_answer(page).locator(".rag-src-head").first.inner_text()
+
+
+GIST = "Résume l'article sur la réunion de Washington"
+
+
+def test_markers_open_their_source_and_copy_gives_the_text(page):
+    ask(page, GIST)
+    answer = last_answer(page)
+    assert answer.locator(".rag-marker").count() >= 3
+    quote = page.evaluate(
+        "() => [...document.querySelectorAll('#rag-chat .rag-answer .rag-copy-text')].pop().textContent"
+    )
+    third = next(line for line in quote.splitlines() if line.startswith("[3] "))
+    answer.locator(".rag-marker.rag-n-3").first.click()
+    page.wait_for_function(
+        "q => document.querySelector('#rag-article mark#rag-cited') &&"
+        " q.includes(document.querySelector('#rag-article mark#rag-cited').innerText.trim())",
+        arg=third,
+    )
+    assert page.locator("#rag-pick input[type=radio]").nth(2).is_checked()
+    # the copy button copies the answer and its sources as plain text
+    answer.locator(".rag-copy").click()
+    answer.locator(".rag-copy").get_by_text("copié").wait_for()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith(answer.locator(".rag-text").inner_text()[:40]) and third in copied
+    assert "<" not in copied and "[1] " in copied
+
+
+def test_the_start_of_the_latest_answer_stays_in_view(page):
+    for question in (GIST, "Quel est l'enjeu pour Washington ?", GIST):
+        ask(page, question)
+    page.wait_for_timeout(300)
+    top, bottom = page.evaluate(
+        """() => {
+          const q = [...document.querySelectorAll('#rag-chat .rag-question')].pop();
+          let box = q.parentElement;
+          while (box && !(['auto', 'scroll'].includes(getComputedStyle(box).overflowY)
+                          && box.scrollHeight > box.clientHeight)) box = box.parentElement;
+          const b = box.getBoundingClientRect(), r = q.getBoundingClientRect();
+          return [r.top - b.top, b.bottom - r.top];
+        }"""
+    )
+    assert 0 <= top < 80 and bottom > 100, (top, bottom)  # the question, and its answer below it
+
+
+def test_on_a_phone_the_question_box_is_in_view_and_the_page_does_not_jump(browser, url: str):
+    for page in _page(browser, url, width=390, height=844):
+        send = page.locator("#rag-send").bounding_box()
+        assert send is not None and send["y"] + send["height"] <= 844
+        ask(page, GIST)
+        assert page.evaluate("() => window.scrollY") < 50  # still at the chat, not at the article
+        page.get_by_role("tab", name="Articles").click()
+        files = page.locator("#rag-files").bounding_box()
+        assert files is not None and files["y"] < 1500
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= 400, wide
+
+
+def test_the_articles_table_searches_sorts_and_pages(page):
+    page.get_by_role("tab", name="Articles").click()
+    page.wait_for_selector("#rag-docs table")
+    rows = page.locator("#rag-docs tbody tr")
+    assert rows.first.inner_text().startswith("Météo à Lyon")  # newest first: dated 2026-11-20
+    page.fill("#rag-docs-search textarea, #rag-docs-search input", "washington")
+    page.wait_for_function("() => document.querySelectorAll('#rag-docs tbody tr').length === 1")
+    assert SEED_ID in rows.first.inner_text()
+    page.fill("#rag-docs-search textarea, #rag-docs-search input", "lyonnais")
+    page.locator("#rag-docs").get_by_text("Aucun article ne contient").wait_for()

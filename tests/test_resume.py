@@ -51,6 +51,16 @@ class StopsAt(HashEmbedder):
         return super().embed_passages(texts)
 
 
+def test_a_batch_cut_short_is_ignored(tmp_path: Path):
+    from rag.store.checkpoint import Checkpoint
+
+    checkpoint = Checkpoint(tmp_path, "hash-64")
+    checkpoint.save(["s1"], np.ones((1, 4), dtype=np.float32))
+    (checkpoint.folder / ".1-000002-abc.tmp.npz").write_bytes(b"PK\x03\x04 cut")  # killed mid-write
+    (checkpoint.folder / "1-000003-abc.npz").write_bytes(b"not a zip")  # damaged on disk
+    assert list(checkpoint.load()) == ["s1"]
+
+
 @pytest.mark.parametrize("stop_at", [1, 2, 4, 5])
 def test_a_stopped_build_resumes_where_it_stopped(tmp_path: Path, stop_at: int):
     corpus, index = _corpus(tmp_path / "corpus"), tmp_path / "index"

@@ -69,6 +69,18 @@ CSS = """
 .rag-status-warn { color: #92400e; }
 .rag-changes { margin: 0; padding-left: 1.2em; }
 .rag-change-refused { color: #b91c1c; }
+.rag-marker { cursor: pointer; }
+.rag-copy { cursor: pointer; font-size: .8em; opacity: .7; margin-left: .6em; text-decoration: underline; }
+.rag-copy-text, .rag-hidden { display: none !important; }
+#rag-docs { max-height: 65vh; overflow: auto; }
+.rag-docs td code { word-break: break-all; }
+@media (max-width: 640px) {  /* a phone: the question box and send button above the fold */
+  #rag-chat { height: 58vh !important; max-height: 58vh !important; }
+  #rag-title h2 { font-size: 1.1em; margin: 0; }
+  #rag-title p { display: none; }
+  #rag-docs { max-height: 50vh; }
+  .rag-docs th:nth-child(3), .rag-docs td:nth-child(3) { display: none; }
+}
 """
 
 # Runs in the article panel: whenever its value changes, scroll the cited span into view.
@@ -79,11 +91,64 @@ const show = () => {
   if (!mark || !body) return;
   const offset = mark.getBoundingClientRect().top - body.getBoundingClientRect().top;
   body.scrollTop += offset - body.clientHeight / 3;
+  // The page itself moves to the panel only when a person asked for this article (a source or a
+  // marker clicked), not when an answer opens its first source (on a phone that jumped away).
+  if (!element.querySelector('.rag-reveal')) return;
   const r = body.getBoundingClientRect();
   if (r.top < 0 || r.top > window.innerHeight) body.scrollIntoView({block: 'nearest'});
 };
 watch('value', () => requestAnimationFrame(() => requestAnimationFrame(show)));
 requestAnimationFrame(show);
+"""
+
+# Runs once in the page: keeps the start of the latest answer in view (the chat's own autoscroll,
+# off, went to the bottom of the source cards), and makes the answers' [n] markers and copy
+# buttons work (the chat's HTML is sanitised: no handlers in it, so they are delegated here).
+CHAT_JS = """
+const install = () => {
+const chat = document.querySelector('#rag-chat');
+if (!chat) { setTimeout(install, 100); return; }
+const scroller = (el) => {
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const y = getComputedStyle(p).overflowY;
+    if ((y === 'auto' || y === 'scroll') && p.scrollHeight > p.clientHeight) return p;
+  }
+  return null;
+};
+let pinned = 0;  // the number of the question kept at the top while its answer streams in
+new MutationObserver(() => {
+  const asked = chat.querySelectorAll('.rag-question');
+  if (asked.length === 0 || pinned < 0 && asked.length === -pinned) return;
+  const last = asked[asked.length - 1];
+  const box = scroller(last);
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  const answers = chat.querySelectorAll('.rag-answer .rag-query, .rag-error');
+  pinned = answers.length >= asked.length ? -asked.length : asked.length;  // done: let go
+}).observe(chat, {childList: true, subtree: true, characterData: true});
+chat.addEventListener('click', (event) => {
+  const marker = event.target.closest('.rag-marker');
+  const answer = event.target.closest('.rag-answer');
+  const number = (el, prefix) => {
+    const c = [...el.classList].find((x) => x.startsWith(prefix));
+    return c ? c.slice(prefix.length) : null;
+  };
+  if (marker && answer && number(answer, 'rag-turn-') !== null) {
+    const box = document.querySelector('#rag-open textarea, #rag-open input');
+    // (a time stamp: clicking the same marker again is a change too)
+    box.value = number(answer, 'rag-turn-') + ':' + number(marker, 'rag-n-') + ':' + Date.now();
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    box.dispatchEvent(new Event('change', {bubbles: true}));
+    event.stopPropagation();
+  }
+  const copy = event.target.closest('.rag-copy');
+  if (copy && answer) {
+    const text = answer.querySelector('.rag-copy-text').textContent;
+    navigator.clipboard.writeText(text).then(() => { copy.textContent = '✓ copié (copied)'; });
+    event.stopPropagation();
+  }
+}, true);
+};
+install();
 """
 
 
@@ -152,7 +217,8 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
         gr.Markdown(
             "## Questions sur les articles\n"
             "Posez une question en français ou en anglais : la réponse cite les phrases des articles "
-            "qui la justifient. *Ask in French or English; every answer quotes its sources.*"
+            "qui la justifient. *Ask in French or English; every answer quotes its sources.*",
+            elem_id="rag-title",
         )
         turns_state = gr.State([])
         picked = gr.State([])
@@ -168,19 +234,25 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
                         latex_delimiters=[],
                         sanitize_html=True,
                         feedback_options=None,
-                        buttons=[],  # copying would copy the HTML of the bubbles
+                        buttons=[],  # copying would copy the HTML of the bubbles: see .rag-copy
                         layout="bubble",
+                        autoscroll=False,  # CHAT_JS keeps the start of the answer in view instead
                     )
+                    opened = gr.Textbox(elem_id="rag-open", elem_classes=["rag-hidden"], show_label=False)
+                    gr.HTML("", js_on_load=CHAT_JS, elem_classes=["rag-hidden"])
                     with gr.Row():
                         question_box = gr.Textbox(
                             placeholder="Votre question… (your question, in French or English)",
                             show_label=False,
                             elem_id="rag-question",
                             scale=5,
+                            min_width=160,
                             max_lines=4,
                             autofocus=True,
                         )
-                        send = gr.Button("Envoyer", variant="primary", scale=1, elem_id="rag-send")
+                        send = gr.Button(
+                            "Envoyer", variant="primary", scale=1, min_width=80, elem_id="rag-send"
+                        )
                     with gr.Accordion("Réglages (settings)", open=False):
                         k_slider = gr.Slider(
                             1, 20, value=default_k, step=1, label="Passages recherchés (k)", elem_id="rag-k"
@@ -206,8 +278,38 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
                     pending_update = gr.Button(
                         "Mettre à jour l'index (update)", visible=False, scale=0, elem_id="rag-update"
                     )
-                docs = gr.HTML(render.documents_html(documents), elem_id="rag-docs")
                 writes = {} if read_only else _write_forms(engine)
+                gr.Markdown("### Articles indexés (indexed articles)")
+                with gr.Row():
+                    search = gr.Textbox(
+                        placeholder="Chercher dans les titres et fichiers (search)",
+                        show_label=False,
+                        scale=4,
+                        min_width=160,
+                        elem_id="rag-docs-search",
+                    )
+                    order = gr.Dropdown(
+                        [
+                            ("Les plus récents d'abord (newest first)", "date"),
+                            ("Par titre (by title)", "title"),
+                        ],
+                        value="date",
+                        show_label=False,
+                        scale=2,
+                        min_width=120,
+                        elem_id="rag-docs-order",
+                    )
+                    page = gr.Number(
+                        1,
+                        precision=0,
+                        minimum=1,
+                        label="Page",
+                        scale=1,
+                        min_width=80,
+                        elem_id="rag-docs-page",
+                    )
+                docs = gr.HTML(render.documents_html(documents), elem_id="rag-docs")
+                docs_version = gr.State("")
         shown = gr.State("")
         timer = gr.Timer(POLL_S)
 
@@ -225,6 +327,11 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
             shown=shown,
             pending_note=pending_note,
             pending_update=pending_update,
+            opened=opened,
+            search=search,
+            order=order,
+            page=page,
+            docs_version=docs_version,
         )
         buttons = {
             "send": send,
@@ -254,14 +361,18 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks) -
     clear.click(h.clear_chat, None, cleared, **private)
     c.chatbot.clear(h.clear_chat, None, cleared, **private)
     polled = [c.shown, c.pending_note, c.pending_update]
+    table = [c.search, c.order, c.page]
+    for changed in (c.docs_version.change, c.search.change, c.order.change, c.page.change):
+        changed(h.docs_view, table, [c.docs], show_progress="hidden", **private)
+    c.opened.change(h.open_marker, [c.opened, c.turns_state], [c.pick, c.picked, c.article], **private)
     if h.read_only:
-        app.load(h.page_load, None, [c.shown, c.info, c.docs, c.chatbot], **private)
+        app.load(h.page_load, None, [c.shown, c.info, c.docs_version, c.chatbot], **private)
         buttons["timer"].tick(
-            h.poll, [c.shown], [*polled, c.info, c.docs, c.chatbot], show_progress="hidden", **private
+            h.poll, [c.shown], [*polled, c.info, c.docs_version, c.chatbot], show_progress="hidden", **private
         )
         gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
         return
-    corpus_outputs = [c.info, c.docs, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
+    corpus_outputs = [c.info, c.docs_version, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
     buttons["timer"].tick(
         h.poll, [c.shown, c.remove_pick], [*polled, *corpus_outputs], show_progress="hidden", **private
     )

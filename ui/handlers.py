@@ -53,6 +53,11 @@ class Components:
     shown: Any  # what the page shows of the index and the corpus, for Handlers.poll
     pending_note: Any
     pending_update: Any
+    opened: Any  # a hidden box: "turn:n" when a [n] marker is clicked (CHAT_JS)
+    search: Any
+    order: Any
+    page: Any
+    docs_version: Any  # changes when the documents do; the table then follows
 
 
 def ask_json(engine: Engine, question: Any, k: Any = None, history: Any = ()) -> dict[str, Any]:
@@ -72,20 +77,24 @@ class Step(NamedTuple):
 
 
 def answer_stream(
-    engine: Engine, question: str, k: int | float | None = None, history: Sequence[str] = ()
+    engine: Engine,
+    question: str,
+    k: int | float | None = None,
+    history: Sequence[str] = (),
+    turn: int | None = None,
 ) -> Iterator[Step]:
     """The assistant's chat bubble as it grows: a "searching" bubble, then the answer one more
     sentence (with its markers) at a time, the last step complete with the search query used and
-    the sources. Raises the engine's :class:`RagError`."""
+    the sources. ``turn``: the bubble's place in the chat. Raises the engine's :class:`RagError`."""
     yield Step('<div class="rag-pending">Recherche dans les articles…</div>', None, False)
     data = ask_json(engine, question, k, history)
     texts = _texts(engine, data)
     short, body = (data["text"].split("\n", 1) + [""])[:2] if data.get("short_answer") else ("", data["text"])
     for prefix in render.stream_prefixes(body)[:-1]:
         prefix = f"{short}\n{prefix}" if short else prefix
-        yield Step(render.message_html(data, texts, partial_text=prefix), data, False)
+        yield Step(render.message_html(data, texts, partial_text=prefix, turn=turn), data, False)
         time.sleep(STREAM_DELAY)
-    yield Step(render.message_html(data, texts), data, True)
+    yield Step(render.message_html(data, texts, turn=turn), data, True)
 
 
 class Handlers:
@@ -112,7 +121,7 @@ class Handlers:
         data: dict[str, Any] | None = None
         update: dict[Any, Any] = {c.question_box: ""}  # the question leaves the box with the first bubble
         try:
-            for step in answer_stream(self.engine, question, k, history):
+            for step in answer_stream(self.engine, question, k, history, turn=len(base)):
                 update[c.chatbot] = [*base, {"role": "assistant", "content": step.html}]
                 if step.done:  # the complete bubble goes out together with the sources panel
                     data = step.answer
@@ -141,7 +150,22 @@ class Handlers:
     def open_pick(self, index: int | None, cited: list[Any]) -> str:
         if index is None or not cited or not 0 <= int(index) < len(cited):
             return render.article_html(None)
-        return self._article_for(cited[int(index)])
+        return self._article_for(cited[int(index)], reveal=True)
+
+    def open_marker(self, clicked: str, turns: list[Any]) -> tuple[Any, Any, Any]:
+        """A ``[n]`` marker clicked in an answer (``"turn:n:time"``, sent by ``ui.app.CHAT_JS``):
+        that answer's sources, citation ``n`` picked and its article opened."""
+        turn_text, _, rest = str(clicked or "").partition(":")
+        number = rest.partition(":")[0]
+        for turn in turns or []:
+            if turn_text.isdigit() and int(turn_text) == turn["message"]:
+                cited = _cited(turn["answer"])
+                index = next((i for i, c in enumerate(cited) if str(c["number"]) == number), None)
+                if index is None:
+                    break
+                pick = _pick_update(cited, bool(turn["answer"]["abstained"]), picked=index)
+                return pick, cited, self._article_for(cited[index], reveal=True)
+        return gr.skip(), gr.skip(), gr.skip()
 
     def select_turn(self, turns: list[Any], evt: gr.SelectData) -> tuple[Any, Any, Any]:
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -151,7 +175,7 @@ class Handlers:
                 return (
                     _pick_update(cited, bool(turn["answer"]["abstained"])),
                     cited,
-                    self._article_for(cited[0] if cited else None),
+                    self._article_for(cited[0] if cited else None, reveal=True),
                 )
         return gr.skip(), gr.skip(), gr.skip()
 
@@ -196,7 +220,7 @@ class Handlers:
         examples = [{"text": q} for q in render.example_questions(documents)]
         return (
             render.info_html(self.engine.info()),
-            render.documents_html(documents),
+            f"{self.engine.store.generation}:{len(documents)}",  # the table follows (docs_view)
             gr.Dropdown(choices=removable, value=keep if keep in {v for _, v in removable} else None),
             note,
             gr.Dropdown(choices=trash, value=None),
@@ -245,6 +269,10 @@ class Handlers:
             return (render.error_html(str(exc)), gr.skip(), gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         change = CorpusChange((), report)
         return (render.change_html(change), "", gr.Button(visible=False), *self.corpus_views())
+
+    def docs_view(self, query: str | None, order: str | None, page: float | None) -> str:
+        """The table of indexed documents, searched, sorted and paged."""
+        return render.documents_html(self.engine.documents(), query or "", order or "date", int(page or 1))
 
     def read_only_views(self) -> tuple[Any, ...]:
         """Index facts, document table, and the chat's welcome and examples (a read-only page)."""
@@ -352,7 +380,7 @@ class Handlers:
         return (render.change_html(change), *self.corpus_views())
 
     # ----- helpers -------------------------------------------------------------------------------
-    def _article_for(self, citation: dict[str, Any] | None) -> str:
+    def _article_for(self, citation: dict[str, Any] | None, reveal: bool = False) -> str:
         if not citation:
             return render.article_html(None)
         try:
@@ -360,8 +388,8 @@ class Handlers:
         except RagError as exc:
             return render.error_html(str(exc))
         if render.quote_matches(citation, doc["text"]):
-            return render.article_html(doc, int(citation["start"]), int(citation["end"]))
-        return render.article_html(doc)
+            return render.article_html(doc, int(citation["start"]), int(citation["end"]), reveal=reveal)
+        return render.article_html(doc, reveal=reveal)
 
 
 def _texts(engine: Engine, answer: dict[str, Any]) -> dict[str, str]:
@@ -380,9 +408,9 @@ def _cited(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return list(answer.get("related" if answer.get("abstained") else "citations") or ())
 
 
-def _pick_update(cited: Sequence[dict[str, Any]], abstained: bool = False) -> Any:
+def _pick_update(cited: Sequence[dict[str, Any]], abstained: bool = False, picked: int = 0) -> Any:
     label = "Sources — cliquez pour lire l'article entier (open the article)"
     if abstained:
         label = "Passages proches — cliquez pour lire l'article (related passages)"
     choices = [(render.citation_label(c), i) for i, c in enumerate(cited)]
-    return gr.Radio(choices=choices, value=0 if choices else None, label=label)
+    return gr.Radio(choices=choices, value=picked if choices else None, label=label)

@@ -74,7 +74,7 @@ def answer_text_html(text: str) -> str:
     last = 0
     for m in _MARKER.finditer(text):
         parts.append(escape_block(text[last : m.start()]))
-        parts.append(f'<sup class="rag-marker">&#91;{m.group(1)}&#93;</sup>')
+        parts.append(f'<sup class="rag-marker rag-n-{m.group(1)}">&#91;{m.group(1)}&#93;</sup>')
         last = m.end()
     parts.append(escape_block(text[last:]))
     return "".join(parts)
@@ -203,12 +203,20 @@ def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: b
     return f'<div class="rag-sources{" rag-related" if abstained else ""}">{head}{cards}</div>'
 
 
-def message_html(answer: Mapping[str, Any], texts: Mapping[str, str], partial_text: str | None = None) -> str:
+def message_html(
+    answer: Mapping[str, Any],
+    texts: Mapping[str, str],
+    partial_text: str | None = None,
+    turn: int | None = None,
+) -> str:
     """A whole chat bubble for an answer: text (``partial_text`` while streaming), the search query
-    used, then the sources once the text is complete. One line of HTML."""
+    used, then the sources and a copy button once the text is complete. One line of HTML.
+    ``turn`` (the bubble's place in the chat) lets a click on a ``[n]`` marker open that source."""
     done = partial_text is None
     text = answer["text"] if done else partial_text
     cls = "rag-answer rag-abstained" if answer.get("abstained") else "rag-answer"
+    if turn is not None:  # (the chat's sanitiser keeps classes only: no data- attributes)
+        cls += f" rag-turn-{int(turn)}"
     parts = [f'<div class="{cls}">']
     short = answer.get("short_answer")
     if short and text:  # the short answer is the text's first line: shown apart, in bold
@@ -217,10 +225,35 @@ def message_html(answer: Mapping[str, Any], texts: Mapping[str, str], partial_te
     parts.append(f'<div class="rag-text">{answer_text_html(text or "")}</div>')
     if done:
         if answer.get("query"):
-            parts.append(f'<div class="rag-query">Recherche (query) : « {escape(answer["query"])} »</div>')
+            copy = '<span class="rag-copy" role="button">Copier (copy)</span>'
+            parts.append(
+                f'<div class="rag-query">Recherche (query) : « {escape(answer["query"])} »{copy}</div>'
+            )
         parts.append(sources_html(answer, texts))
+        # newlines as entities: kept in the copied text (textContent), never raw in the markup
+        copied = escape(answer_as_text(answer)).replace("\n", "&#10;")
+        parts.append(f'<div class="rag-copy-text">{copied}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def answer_as_text(answer: Mapping[str, Any]) -> str:
+    """The answer with its sources as plain text, for the copy button.
+
+    >>> print(answer_as_text({"text": "Oui. [1]", "abstained": False, "citations": [
+    ...     {"number": 1, "title": "Le sommet", "date": "2026-11-20", "source": "a.txt", "quote": "Oui."}]}))
+    Oui. [1]
+    <BLANKLINE>
+    [1] Le sommet, 2026-11-20, a.txt : « Oui. »
+    """
+    cited = answer.get("related" if answer.get("abstained") else "citations") or ()
+    lines = [str(answer["text"]), ""] if cited else [str(answer["text"])]
+    for c in cited:
+        facts = ", ".join(
+            str(x) for x in (c.get("title") or c.get("doc_id"), c.get("date"), c.get("source")) if x
+        )
+        lines.append(f"[{int(c['number'])}] {facts} : « {c['quote']} »")
+    return "\n".join(lines)
 
 
 def question_html(question: str) -> str:
@@ -232,8 +265,11 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error">⚠ {escape_block(message)}</div>'
 
 
-def article_html(doc: Mapping[str, Any] | None, start: int | None = None, end: int | None = None) -> str:
-    """The whole article, escaped, with ``[start, end)`` in ``<mark id="rag-cited">``."""
+def article_html(
+    doc: Mapping[str, Any] | None, start: int | None = None, end: int | None = None, reveal: bool = False
+) -> str:
+    """The whole article, escaped, with ``[start, end)`` in ``<mark id="rag-cited">``. ``reveal``:
+    a person asked for it, so the page scrolls to it (``ui.app.ARTICLE_JS``)."""
     if not doc:
         return (
             '<div class="rag-article rag-empty">Choisissez une source pour lire l\'article entier '
@@ -250,7 +286,8 @@ def article_html(doc: Mapping[str, Any] | None, start: int | None = None, end: i
         body = highlight(text, start, end, mark_id=MARK_ID)
     else:
         body = escape_block(text)
-    return f'<div class="rag-article">{"".join(meta)}<div class="rag-article-body">{body}</div></div>'
+    cls = "rag-article rag-reveal" if reveal else "rag-article"
+    return f'<div class="{cls}">{"".join(meta)}<div class="rag-article-body">{body}</div></div>'
 
 
 def citation_label(citation: Mapping[str, Any]) -> str:
@@ -270,20 +307,61 @@ def document_label(title: str, doc_id: str) -> str:
     return f"{title} — {doc_id}" if title else doc_id
 
 
-def documents_html(documents: Iterable[Any]) -> str:
-    """The indexed documents (``engine.documents()`` records) as a table."""
-    rows = []
-    for d in documents:
-        rows.append(
-            f"<tr><td>{escape(d.title or d.id)}</td><td>{escape(d.date)}</td>"
-            f"<td class='rag-num'>{int(d.chunks)}</td><td><code>{escape(d.id)}</code></td></tr>"
-        )
-    if not rows:
+DOCS_PER_PAGE = 25
+
+
+def documents_html(
+    documents: Iterable[Any],
+    query: str = "",
+    order: str = "date",
+    page: int = 1,
+    per_page: int = DOCS_PER_PAGE,
+) -> str:
+    """The indexed documents (``engine.documents()`` records) as a table: those whose title or file
+    holds ``query`` (case and accents ignored), newest first (``order="date"``, undated last) or by
+    title, page ``page`` of ``per_page`` rows, with a line saying which rows of how many.
+
+    >>> from types import SimpleNamespace as D
+    >>> docs = [D(id=f"{i}.txt", title=f"Été {i}", date=f"2026-01-0{i}", chunks=1) for i in range(1, 4)]
+    >>> "3.txt" in documents_html(docs, per_page=1) and "1 – 1 sur 3" in documents_html(docs, per_page=1)
+    True
+    >>> "2.txt" in documents_html(docs, query="ete 2") and "1.txt" not in documents_html(docs, query="ete 2")
+    True
+    """
+    documents = list(documents)
+    if not documents:
         return '<div class="rag-docs rag-empty">Aucun article indexé (no article indexed yet).</div>'
+    wanted = _folded(query)
+    found = [d for d in documents if wanted in _folded(f"{d.title} {d.id}")]
+    if order == "title":
+        found.sort(key=lambda d: _folded(d.title or d.id))
+    else:
+        found = _newest_first(found)
+    if not found:
+        empty = f"Aucun article ne contient « {escape(query)} » (none matches)."
+        return f'<div class="rag-docs rag-empty">{empty}</div>'
+    pages = max(1, -(-len(found) // per_page))
+    page = max(1, min(int(page or 1), pages))
+    shown = found[(page - 1) * per_page : page * per_page]
+    rows = [
+        f"<tr><td>{escape(d.title or d.id)}</td><td>{escape(d.date)}</td>"
+        f"<td class='rag-num'>{int(d.chunks)}</td><td><code>{escape(d.id)}</code></td></tr>"
+        for d in shown
+    ]
+    first = (page - 1) * per_page + 1
+    count = f"{first} – {first + len(shown) - 1} sur {len(found)} (page {page} / {pages})"
     return (
+        f'<div class="rag-docs-count">{count}</div>'
         '<table class="rag-docs"><thead><tr><th>Titre</th><th>Date</th><th>Passages</th>'
         f"<th>Fichier</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _folded(text: object) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text or "").casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 # How each FileResult status reads in the Articles tab.

@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import shutil
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,13 +48,15 @@ class Checkpoint:
         if not self.folder.is_dir():
             return vectors
         for path in sorted(self.folder.glob("*.npz")):
+            if path.name.startswith("."):
+                continue  # a batch being written when the build was killed
             try:
                 with np.load(path, allow_pickle=False) as batch:
                     ids, matrix = batch["ids"], batch["vectors"]
                     if len(ids) != len(matrix):
                         raise ValueError(f"{len(ids)} ids for {len(matrix)} vectors")
                     vectors.update(zip((str(i) for i in ids), matrix, strict=True))
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                 log.warning("ignoring the unreadable checkpoint %s (%s)", path, exc)
         return vectors
 
