@@ -359,3 +359,22 @@ def test_the_articles_table_searches_sorts_and_pages(page):
     assert SEED_ID in rows.first.inner_text()
     page.fill("#rag-docs-search textarea, #rag-docs-search input", "lyonnais")
     page.locator("#rag-docs").get_by_text("Aucun article ne contient").wait_for()
+
+
+def test_the_page_speaks_one_language_at_a_time(browser, url: str, page):
+    french = page.locator("body").inner_text()
+    for english in ("Send", "settings", "your question", "Related passages", "Add articles"):
+        assert english not in french, english
+    assert page.locator("#rag-send").inner_text().strip() == "Envoyer"
+    for en_page in _page(browser, url + "?lang=en"):
+        en_page.locator("#rag-send").get_by_text("Send").wait_for()
+        assert en_page.get_attribute("#rag-question textarea", "placeholder") == "Your question…"
+        assert "Questions about the articles" in en_page.locator("#rag-title").inner_text()
+        ask(en_page, "What does the administration put forward in diplomatic negotiations?")
+        assert "Searched for: «" in last_answer(en_page).locator(".rag-query").inner_text()
+        ask(en_page, "Quel est l'enjeu pour Washington ?")  # a French question: the bubble in French
+        assert "Recherche : «" in last_answer(en_page).locator(".rag-query").inner_text()
+        en_page.get_by_role("tab", name="Articles").click()
+        en_page.get_by_text("Add articles").wait_for()
+        body = en_page.locator("body").inner_text()
+        assert "Supprimer" not in body and "Corbeille" not in body and "modèle" not in body

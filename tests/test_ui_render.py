@@ -189,11 +189,10 @@ def test_message_shows_query_and_sources_only_when_complete():
         "query": "Que veut l'UE ? Et Washington ?",
     }
     done = render.message_html(answer, {"evil.md": text})
-    assert (
-        "rag-sources" in done
-        and "Recherche (query)" in done
-        and "Que veut l&#39;UE ? Et Washington ?" in done
-    )
+    assert "rag-sources" in done and "Recherche : «" in done and "Que veut l&#39;UE ? Et Washington ?" in done
+    # the bubble's own words follow the question's language; the quotes stay as they are
+    english = render.message_html({**answer, "language": "en"}, {"evil.md": text})
+    assert "Searched for: «" in english and "Recherche" not in english and "l’enjeu" in english
     partial = render.message_html(answer, {"evil.md": text}, partial_text=text)
     assert "rag-sources" not in partial and "rag-query" not in partial
 
@@ -250,7 +249,11 @@ def test_documents_and_info_tables_escape_titles():
     assert_inert(out)
     assert "2026-11-28 12:14:47 UTC" in visible_text(out) and "hash-<128>" in visible_text(out)
     assert "approx" not in out
-    assert "approximate search" in render.info_html(SimpleNamespace(**{**vars(info), "vector_index": "ivf"}))
+    ivf = SimpleNamespace(**{**vars(info), "vector_index": "ivf"})
+    assert "recherche approchée" in render.info_html(ivf)
+    assert "approximate search" in render.info_html(ivf, lang="en") and "modèle" not in render.info_html(
+        ivf, "en"
+    )
 
 
 def test_example_questions_come_from_the_newest_articles_with_sanitised_titles():

@@ -20,6 +20,7 @@ import gradio as gr
 from rag import CorpusChange, Engine, Progress, RagError
 
 from . import render
+from .words import words
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Components:
     order: Any
     page: Any
     docs_version: Any  # changes when the documents do; the table then follows
+    lang: Any  # the page's language ("fr" or "en", from ?lang=)
 
 
 def ask_json(engine: Engine, question: Any, k: Any = None, history: Any = ()) -> dict[str, Any]:
@@ -82,11 +84,12 @@ def answer_stream(
     k: int | float | None = None,
     history: Sequence[str] = (),
     turn: int | None = None,
+    lang: str = "fr",
 ) -> Iterator[Step]:
     """The assistant's chat bubble as it grows: a "searching" bubble, then the answer one more
     sentence (with its markers) at a time, the last step complete with the search query used and
     the sources. ``turn``: the bubble's place in the chat. Raises the engine's :class:`RagError`."""
-    yield Step('<div class="rag-pending">Recherche dans les articles…</div>', None, False)
+    yield Step(f'<div class="rag-pending">{render.escape(words(lang)["searching"])}</div>', None, False)
     data = ask_json(engine, question, k, history)
     texts = _texts(engine, data)
     short, body = (data["text"].split("\n", 1) + [""])[:2] if data.get("short_answer") else ("", data["text"])
@@ -107,13 +110,13 @@ class Handlers:
 
     # ----- the chat ------------------------------------------------------------------------------
     def chat(
-        self, question: str, messages: list[Any], turns: list[Any], k: float
+        self, question: str, messages: list[Any], turns: list[Any], k: float, lang: str = "fr"
     ) -> Iterator[dict[Any, Any]]:
-        c = self.c
+        c, w = self.c, words(lang)
         question = (question or "").strip()
         messages = list(messages or [])
         if not question:
-            gr.Warning("La question est vide : tapez une question (the question is empty).")
+            gr.Warning(str(w["empty_question"]))
             yield {c.chatbot: messages}
             return
         history = [t["question"] for t in turns or []][-self.engine.MAX_HISTORY_ITEMS :]
@@ -121,7 +124,7 @@ class Handlers:
         data: dict[str, Any] | None = None
         update: dict[Any, Any] = {c.question_box: ""}  # the question leaves the box with the first bubble
         try:
-            for step in answer_stream(self.engine, question, k, history, turn=len(base)):
+            for step in answer_stream(self.engine, question, k, history, turn=len(base), lang=lang):
                 update[c.chatbot] = [*base, {"role": "assistant", "content": step.html}]
                 if step.done:  # the complete bubble goes out together with the sources panel
                     data = step.answer
@@ -134,7 +137,7 @@ class Handlers:
             return
         except Exception as exc:  # keep the page (and server) alive whatever happens
             log.exception("question failed: %r", question)
-            message = f"Erreur inattendue (unexpected error): {type(exc).__name__}"
+            message = str(w["unexpected"]).format(name=type(exc).__name__)
             gr.Warning(message)
             yield {c.chatbot: [*base, {"role": "assistant", "content": render.error_html(message)}]}
             return
@@ -142,17 +145,17 @@ class Handlers:
         cited = _cited(data)
         turn = {"question": question, "answer": data, "message": len(base)}
         update[c.turns_state] = [*(turns or []), turn]
-        update[c.pick] = _pick_update(cited, bool(data["abstained"]))
+        update[c.pick] = _pick_update(cited, bool(data["abstained"]), lang=lang)
         update[c.picked] = cited
-        update[c.article] = self._article_for(cited[0] if cited else None)
+        update[c.article] = self._article_for(cited[0] if cited else None, lang=lang)
         yield update
 
-    def open_pick(self, index: int | None, cited: list[Any]) -> str:
+    def open_pick(self, index: int | None, cited: list[Any], lang: str = "fr") -> str:
         if index is None or not cited or not 0 <= int(index) < len(cited):
-            return render.article_html(None)
-        return self._article_for(cited[int(index)], reveal=True)
+            return render.article_html(None, lang=lang)
+        return self._article_for(cited[int(index)], reveal=True, lang=lang)
 
-    def open_marker(self, clicked: str, turns: list[Any]) -> tuple[Any, Any, Any]:
+    def open_marker(self, clicked: str, turns: list[Any], lang: str = "fr") -> tuple[Any, Any, Any]:
         """A ``[n]`` marker clicked in an answer (``"turn:n:time"``, sent by ``ui.app.CHAT_JS``):
         that answer's sources, citation ``n`` picked and its article opened."""
         turn_text, _, rest = str(clicked or "").partition(":")
@@ -163,19 +166,19 @@ class Handlers:
                 index = next((i for i, c in enumerate(cited) if str(c["number"]) == number), None)
                 if index is None:
                     break
-                pick = _pick_update(cited, bool(turn["answer"]["abstained"]), picked=index)
-                return pick, cited, self._article_for(cited[index], reveal=True)
+                pick = _pick_update(cited, bool(turn["answer"]["abstained"]), picked=index, lang=lang)
+                return pick, cited, self._article_for(cited[index], reveal=True, lang=lang)
         return gr.skip(), gr.skip(), gr.skip()
 
-    def select_turn(self, turns: list[Any], evt: gr.SelectData) -> tuple[Any, Any, Any]:
+    def select_turn(self, turns: list[Any], lang: str, evt: gr.SelectData) -> tuple[Any, Any, Any]:
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         for turn in turns or []:
             if index in (turn["message"], turn["message"] - 1):
                 cited = _cited(turn["answer"])
                 return (
-                    _pick_update(cited, bool(turn["answer"]["abstained"])),
+                    _pick_update(cited, bool(turn["answer"]["abstained"]), lang=lang),
                     cited,
-                    self._article_for(cited[0] if cited else None, reveal=True),
+                    self._article_for(cited[0] if cited else None, reveal=True, lang=lang),
                 )
         return gr.skip(), gr.skip(), gr.skip()
 
@@ -185,8 +188,8 @@ class Handlers:
         return str(value.get("text", ""))
 
     @staticmethod
-    def clear_chat() -> tuple[list[Any], list[Any], Any, list[Any], str]:
-        return [], [], gr.Radio(choices=[], value=None), [], render.article_html(None)
+    def clear_chat(lang: str = "fr") -> tuple[list[Any], list[Any], Any, list[Any], str]:
+        return [], [], gr.Radio(choices=[], value=None), [], render.article_html(None, lang=lang)
 
     def api_ask(
         self, question: str, k: int | None = None, history: list[str] | None = None
@@ -200,31 +203,27 @@ class Handlers:
             raise gr.Error(str(exc), print_exception=False) from None
 
     # ----- the corpus ----------------------------------------------------------------------------
-    def corpus_views(self, keep: str | None = None) -> tuple[Any, ...]:
+    def corpus_views(self, keep: str | None = None, lang: str = "fr") -> tuple[Any, ...]:
         """Index facts, document table, removal choices and note, the trash, and the chat's welcome
         and examples (the outputs named ``corpus_outputs`` in ``ui.app``). ``keep``: the article
         picked for removal, still picked if it is still there."""
         documents = self.engine.documents()
         removable = [(render.document_label(d.title, d.id), d.id) for d in documents if d.removable]
         others = len(documents) - len(removable)
-        note = (
-            f"{others} article(s) d'un fichier à plusieurs articles (.jsonl) ne se suppriment pas ici : "
-            "modifiez ce fichier, puis `rag index` (articles from a .jsonl file are removed by editing it)."
-            if others
-            else ""
-        )
+        w = words(lang)
+        note = str(w["jsonl_note"]).format(n=others) if others else ""
         trash = [
-            (f"{e.path} — supprimé le {e.removed_at.replace('T', ' ')}", e.name)
+            (f"{e.path} — {str(w['removed_at']).format(when=e.removed_at.replace('T', ' '))}", e.name)
             for e in self.engine.trashed()
         ]
-        examples = [{"text": q} for q in render.example_questions(documents)]
+        examples = [{"text": q} for q in render.example_questions(documents, lang=lang)]
         return (
-            render.info_html(self.engine.info()),
+            render.info_html(self.engine.info(), lang=lang),
             f"{self.engine.store.generation}:{len(documents)}",  # the table follows (docs_view)
             gr.Dropdown(choices=removable, value=keep if keep in {v for _, v in removable} else None),
             note,
             gr.Dropdown(choices=trash, value=None),
-            gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents)),  # type: ignore[arg-type]
+            gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents, lang=lang)),  # type: ignore[arg-type]
         )
 
     def shown_now(self) -> tuple[str, tuple[str, ...]]:
@@ -233,31 +232,28 @@ class Handlers:
         pending = self.engine.pending_changes()
         return f"{self.engine.store.generation}|{'|'.join(pending)}", pending
 
-    def page_load(self) -> tuple[Any, ...]:
+    def page_load(self, lang: str = "fr") -> tuple[Any, ...]:
         """The page opens: what it shows (for :meth:`poll`), then the corpus views."""
-        views = self.read_only_views() if self.read_only else self.corpus_views()
+        views = self.read_only_views(lang) if self.read_only else self.corpus_views(lang=lang)
         return (self.shown_now()[0], *views)
 
-    def poll(self, shown: str, picked: str | None = None) -> tuple[Any, ...]:
+    def poll(self, shown: str, lang: str = "fr", picked: str | None = None) -> tuple[Any, ...]:
         """Every few seconds: pick up an index another process built and look for corpus files not
         indexed yet. Outputs: what the page shows (a state), the pending-changes note and its
         button, then the corpus views, all skipped when nothing changed."""
         self.engine.refresh()
         now, pending = self.shown_now()
-        views = len(self.read_only_views()) if self.read_only else CORPUS_VIEWS
         if now == shown:
-            return (gr.skip(),) * (3 + views)
+            return (gr.skip(),) * (3 + (3 if self.read_only else CORPUS_VIEWS))
         note = ""
         if pending:
             listed = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
-            note = (
-                f"**{len(pending)} changement(s) dans le dossier des articles pas encore indexé(s)** "
-                f"({len(pending)} change(s) in the corpus folder not indexed yet): {render.escape(listed)}"
-            )
+            note = str(words(lang)["pending"]).format(n=len(pending), files=render.escape(listed))
         button = gr.Button(visible=bool(pending) and not self.read_only)
-        return (now, note, button, *(self.read_only_views() if self.read_only else self.corpus_views(picked)))
+        views = self.read_only_views(lang) if self.read_only else self.corpus_views(picked, lang)
+        return (now, note, button, *views)
 
-    def index_pending(self, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def index_pending(self, lang: str = "fr", progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """The "update" button: index what changed in the corpus folder. Outputs: status, the
         pending note and button (cleared), the corpus views."""
         self._refuse_writes()
@@ -268,22 +264,21 @@ class Handlers:
             gr.Warning(str(exc))
             return (render.error_html(str(exc)), gr.skip(), gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         change = CorpusChange((), report)
-        return (render.change_html(change), "", gr.Button(visible=False), *self.corpus_views())
+        return (render.change_html(change, lang), "", gr.Button(visible=False), *self.corpus_views(lang=lang))
 
-    def docs_view(self, query: str | None, order: str | None, page: float | None) -> str:
+    def docs_view(self, query: str | None, order: str | None, page: float | None, lang: str = "fr") -> str:
         """The table of indexed documents, searched, sorted and paged."""
-        return render.documents_html(self.engine.documents(), query or "", order or "date", int(page or 1))
+        documents = self.engine.documents()
+        return render.documents_html(documents, query or "", order or "date", int(page or 1), lang=lang)
 
-    def read_only_views(self) -> tuple[Any, ...]:
+    def read_only_views(self, lang: str = "fr") -> tuple[Any, ...]:
         """Index facts, document table, and the chat's welcome and examples (a read-only page)."""
-        info, docs, *_, chatbot = self.corpus_views()
+        info, docs, *_, chatbot = self.corpus_views(lang=lang)
         return info, docs, chatbot
 
-    def _refuse_writes(self) -> None:
+    def _refuse_writes(self, lang: str = "fr") -> None:
         if self.read_only:  # the page shows no write form; an event sent by hand is refused here
-            raise gr.Error(
-                "Ce serveur est en lecture seule (this server is read-only).", print_exception=False
-            )
+            raise gr.Error(str(words(lang)["read_only"]), print_exception=False)
 
     def _progress(self, progress: gr.Progress) -> Any:
         def on_progress(event: Progress) -> None:  # (its message names server paths: not shown)
@@ -300,11 +295,13 @@ class Handlers:
         self,
         paths: list[str] | None,
         replace: bool = False,
+        lang: str = "fr",
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[Any, ...]:
         """Upload: one line per file (added, kept under a new name, refused and why), the good ones
         indexed. Outputs: status, the corpus views, the file box (emptied)."""
-        self._refuse_writes()
+        self._refuse_writes(lang)
+        w = words(lang)
         skip = (gr.skip(),) * CORPUS_VIEWS
 
         def refused(message: str) -> tuple[Any, ...]:
@@ -313,9 +310,9 @@ class Handlers:
 
         paths = [str(p) for p in paths or []]
         if not paths:
-            return refused("Choisissez d'abord un ou plusieurs fichiers (choose files first).")
+            return refused(str(w["choose_files"]))
         if len(paths) > MAX_UPLOAD_FILES:
-            return refused(f"{len(paths)} fichiers : {MAX_UPLOAD_FILES} au plus à la fois.")
+            return refused(str(w["too_many_files"]).format(n=len(paths), max=MAX_UPLOAD_FILES))
         progress(0.0, desc="Vérification des fichiers…")
         names = [Path(p).name for p in paths]
         try:
@@ -327,33 +324,35 @@ class Handlers:
             return refused(str(exc))
         except Exception as exc:
             log.exception("upload failed: %s", names)
-            return refused(f"Erreur inattendue (unexpected error): {type(exc).__name__}")
+            return refused(str(w["unexpected"]).format(name=type(exc).__name__))
         if change.refused:
-            gr.Warning(f"{len(change.refused)} fichier(s) refusé(s) sur {len(names)} (see the list).")
-        return (render.change_html(change), *self.corpus_views(), None)
+            gr.Warning(str(w["refused_some"]).format(n=len(change.refused), total=len(names)))
+        return (render.change_html(change, lang), *self.corpus_views(lang=lang), None)
 
-    def ask_remove(self, doc_id: str | None) -> tuple[Any, Any]:
+    def ask_remove(self, doc_id: str | None, lang: str = "fr") -> tuple[Any, Any]:
         """The first click on "remove": ask to confirm, naming the article."""
         if not doc_id:
-            gr.Warning("Choisissez l'article à supprimer (choose an article).")
+            gr.Warning(str(words(lang)["choose_article"]))
             return gr.Row(visible=False), ""
         title = next((d.title for d in self.engine.documents() if d.id == doc_id), "")
         label = render.document_label(title, doc_id)
-        return gr.Row(visible=True), (
-            f"Supprimer « {label} » ? Le fichier va dans la corbeille ; vous pourrez le restaurer. "
-            "(Remove it? It goes to the trash and can be restored.)"
-        )
+        return gr.Row(visible=True), str(words(lang)["confirm"]).format(label=label)
 
     @staticmethod
     def cancel_remove() -> Any:
         return gr.Row(visible=False)
 
-    def remove_doc(self, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def remove_doc(
+        self,
+        doc_id: str | None,
+        lang: str = "fr",
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
         """Confirmed removal. Outputs: the confirmation row (hidden), status, the corpus views."""
-        self._refuse_writes()
+        self._refuse_writes(lang)
         hidden = gr.Row(visible=False)
         if not doc_id:
-            gr.Warning("Choisissez l'article à supprimer (choose an article).")
+            gr.Warning(str(words(lang)["choose_article"]))
             return (hidden, gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         progress(0.0, desc="Suppression…")
         try:
@@ -362,13 +361,18 @@ class Handlers:
             log.warning("removal refused: %s", exc)
             gr.Warning(str(exc))
             return (hidden, render.error_html(str(exc)), *(gr.skip(),) * CORPUS_VIEWS)
-        return (hidden, render.change_html(change), *self.corpus_views())
+        return (hidden, render.change_html(change, lang), *self.corpus_views(lang=lang))
 
-    def restore_doc(self, name: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def restore_doc(
+        self,
+        name: str | None,
+        lang: str = "fr",
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
         """Put a file back from the trash. Outputs: status, the corpus views."""
-        self._refuse_writes()
+        self._refuse_writes(lang)
         if not name:
-            gr.Warning("Choisissez le fichier à restaurer (choose a file from the trash).")
+            gr.Warning(str(words(lang)["choose_trash"]))
             return (gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         progress(0.0, desc="Restauration…")
         try:
@@ -377,12 +381,12 @@ class Handlers:
             log.warning("restore refused: %s", exc)
             gr.Warning(str(exc))
             return (render.error_html(str(exc)), *(gr.skip(),) * CORPUS_VIEWS)
-        return (render.change_html(change), *self.corpus_views())
+        return (render.change_html(change, lang), *self.corpus_views(lang=lang))
 
     # ----- helpers -------------------------------------------------------------------------------
-    def _article_for(self, citation: dict[str, Any] | None, reveal: bool = False) -> str:
+    def _article_for(self, citation: dict[str, Any] | None, reveal: bool = False, lang: str = "fr") -> str:
         if not citation:
-            return render.article_html(None)
+            return render.article_html(None, lang=lang)
         try:
             doc = asdict(self.engine.document(citation["doc_id"]))
         except RagError as exc:
@@ -408,9 +412,9 @@ def _cited(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return list(answer.get("related" if answer.get("abstained") else "citations") or ())
 
 
-def _pick_update(cited: Sequence[dict[str, Any]], abstained: bool = False, picked: int = 0) -> Any:
-    label = "Sources — cliquez pour lire l'article entier (open the article)"
-    if abstained:
-        label = "Passages proches — cliquez pour lire l'article (related passages)"
+def _pick_update(
+    cited: Sequence[dict[str, Any]], abstained: bool = False, picked: int = 0, lang: str = "fr"
+) -> Any:
+    label = str(words(lang)["related_pick" if abstained else "sources_pick"])
     choices = [(render.citation_label(c), i) for i, c in enumerate(cited)]
     return gr.Radio(choices=choices, value=picked if choices else None, label=label)

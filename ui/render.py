@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .words import words
+
 MARK_ID = "rag-cited"
 PASSAGE_CONTEXT = 240  # characters shown around a quote when its chunk is not known
 
@@ -197,7 +199,8 @@ def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: b
     by_doc: dict[str, list[Mapping[str, Any]]] = {}
     for c in cited:
         by_doc.setdefault(c["doc_id"], []).append(c)
-    title = "Passages proches (related passages)" if abstained else "Sources"
+    w = words(answer.get("language"))
+    title = w["related"] if abstained else w["sources"]
     cards = "".join(article_card_html(group, texts.get(doc_id), chunks) for doc_id, group in by_doc.items())
     head = f'<div class="rag-sources-title">{title}</div>' if heading else ""
     return f'<div class="rag-sources{" rag-related" if abstained else ""}">{head}{cards}</div>'
@@ -225,10 +228,10 @@ def message_html(
     parts.append(f'<div class="rag-text">{answer_text_html(text or "")}</div>')
     if done:
         if answer.get("query"):
-            copy = '<span class="rag-copy" role="button">Copier (copy)</span>'
-            parts.append(
-                f'<div class="rag-query">Recherche (query) : « {escape(answer["query"])} »{copy}</div>'
-            )
+            w = words(answer.get("language"))
+            copy = f'<span class="rag-copy" role="button">{escape(w["copy"])}</span>'
+            searched = w["query"].format(query=escape(answer["query"]))
+            parts.append(f'<div class="rag-query">{searched}{copy}</div>')
         parts.append(sources_html(answer, texts))
         # newlines as entities: kept in the copied text (textContent), never raw in the markup
         copied = escape(answer_as_text(answer)).replace("\n", "&#10;")
@@ -266,15 +269,17 @@ def error_html(message: str) -> str:
 
 
 def article_html(
-    doc: Mapping[str, Any] | None, start: int | None = None, end: int | None = None, reveal: bool = False
+    doc: Mapping[str, Any] | None,
+    start: int | None = None,
+    end: int | None = None,
+    reveal: bool = False,
+    lang: str = "fr",
 ) -> str:
     """The whole article, escaped, with ``[start, end)`` in ``<mark id="rag-cited">``. ``reveal``:
-    a person asked for it, so the page scrolls to it (``ui.app.ARTICLE_JS``)."""
+    a person asked for it, so the page scrolls to it (``ui.app.ARTICLE_JS``). ``lang``: the page's
+    language, for the empty panel."""
     if not doc:
-        return (
-            '<div class="rag-article rag-empty">Choisissez une source pour lire l\'article entier '
-            "(choose a source to read the whole article).</div>"
-        )
+        return f'<div class="rag-article rag-empty">{escape(words(lang)["no_article"])}</div>'
     text = doc.get("text") or ""
     meta = [f"<h3>{escape(doc.get('title') or doc.get('id'))}</h3>", '<div class="rag-article-meta">']
     facts = [escape(x) for x in (doc.get("date"), doc.get("source") or doc.get("id")) if x]
@@ -316,6 +321,7 @@ def documents_html(
     order: str = "date",
     page: int = 1,
     per_page: int = DOCS_PER_PAGE,
+    lang: str = "fr",
 ) -> str:
     """The indexed documents (``engine.documents()`` records) as a table: those whose title or file
     holds ``query`` (case and accents ignored), newest first (``order="date"``, undated last) or by
@@ -328,9 +334,10 @@ def documents_html(
     >>> "2.txt" in documents_html(docs, query="ete 2") and "1.txt" not in documents_html(docs, query="ete 2")
     True
     """
+    w = words(lang)
     documents = list(documents)
     if not documents:
-        return '<div class="rag-docs rag-empty">Aucun article indexé (no article indexed yet).</div>'
+        return f'<div class="rag-docs rag-empty">{escape(w["no_docs"])}</div>'
     wanted = _folded(query)
     found = [d for d in documents if wanted in _folded(f"{d.title} {d.id}")]
     if order == "title":
@@ -338,7 +345,7 @@ def documents_html(
     else:
         found = _newest_first(found)
     if not found:
-        empty = f"Aucun article ne contient « {escape(query)} » (none matches)."
+        empty = escape(str(w["no_match"]).format(query=query))
         return f'<div class="rag-docs rag-empty">{empty}</div>'
     pages = max(1, -(-len(found) // per_page))
     page = max(1, min(int(page or 1), pages))
@@ -349,11 +356,13 @@ def documents_html(
         for d in shown
     ]
     first = (page - 1) * per_page + 1
-    count = f"{first} – {first + len(shown) - 1} sur {len(found)} (page {page} / {pages})"
+    count = w["rows"].format(
+        first=first, last=first + len(shown) - 1, total=len(found), page=page, pages=pages
+    )
+    head = "".join(f"<th>{escape(h)}</th>" for h in w["head"])
     return (
-        f'<div class="rag-docs-count">{count}</div>'
-        '<table class="rag-docs"><thead><tr><th>Titre</th><th>Date</th><th>Passages</th>'
-        f"<th>Fichier</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="rag-docs-count">{escape(count)}</div>'
+        f'<table class="rag-docs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
 
@@ -364,40 +373,29 @@ def _folded(text: object) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
-# How each FileResult status reads in the Articles tab.
-_CHANGE_LINES = {
-    "added": "✓ {name} ajouté (added)",
-    "renamed": "✓ {name} ajouté sous le nom {path} (kept under a new name)",
-    "replaced": "✓ {name} remplace {path} ; l'ancienne version est dans la corbeille (replaced)",
-    "unchanged": "= {name} : identique au fichier {path} déjà présent, rien à faire (unchanged)",
-    "refused": "✗ {name} refusé (refused)",
-    "removed": "✓ {name} mis à la corbeille (moved to the trash)",
-    "restored": "✓ {name} restauré sous le nom {path} (restored)",
-}
-
-
-def change_html(change: Any) -> str:
+def change_html(change: Any, lang: str = "fr") -> str:
     """One line per file of a :class:`~rag.indexing.CorpusChange` (with the reason for a refusal,
     the lines skipped inside a file), then what the index update did."""
+    w = words(lang)
     lines, failed = [], False
     for f in change.files:
-        line = _CHANGE_LINES.get(f.status, "{name}: {status}").format(
-            name=f.name, path=f.path, status=f.status
-        )
+        line = str(w.get(f.status, "{name}: {status}")).format(name=f.name, path=f.path, status=f.status)
         if f.message:
             line += f" — {f.message}"
         failed = failed or f.status == "refused"
         lines.append(f'<li class="rag-change-{escape(f.status)}">{escape(line)}</li>')
     index = change.index
     if index is not None:
-        lines.append(
-            f"<li>Index : {int(index.added)} nouveau(x), {int(index.updated)} mis à jour, "
-            f"{int(index.removed)} retiré(s), {int(index.sentences_embedded)} phrases vectorisées. "
-            "Vous pouvez poser vos questions dès à présent.</li>"
+        summary = str(w["index_line"]).format(
+            added=int(index.added),
+            updated=int(index.updated),
+            removed=int(index.removed),
+            embedded=int(index.sentences_embedded),
         )
+        lines.append(f"<li>{escape(summary)}</li>")
         mine = {f.path for f in change.files}  # their skipped lines are said above
         lines += [
-            f"<li>⚠ ignoré {escape(s.path)} : {escape(s.reason)}</li>"
+            f"<li>{escape(str(w['ignored']).format(path=s.path, reason=s.reason))}</li>"
             for s in index.skipped
             if s.path not in mine
         ]
@@ -405,21 +403,18 @@ def change_html(change: Any) -> str:
     return f'<div class="{css}"><ul class="rag-changes">{"".join(lines)}</ul></div>'
 
 
-def info_html(info: Any) -> str:
+def info_html(info: Any, lang: str = "fr") -> str:
     """Index facts from ``engine.info()``."""
+    w = words(lang)
     built = str(info.built_at or "").replace("T", " ")
     built = re.sub(r"(\d\d:\d\d:\d\d)(\.\d+)?(\+00:00|Z)$", r"\1 UTC", built)
     return (
         '<div class="rag-info">'
-        f"<span><b>{int(info.documents)}</b> articles</span>"
-        f" · <span><b>{int(info.chunks)}</b> passages</span>"
-        f" · <span>modèle (model) <code>{escape(info.model_id)}</code> ({int(info.dim)} dim.)</span>"
-        + (
-            " · <span>recherche approchée (approximate search, IVF)</span>"
-            if info.vector_index == "ivf"
-            else ""
-        )
-        + f" · <span>mis à jour (updated) {escape(built or '—')}</span></div>"
+        f"<span><b>{int(info.documents)}</b> {escape(w['articles'])}</span>"
+        f" · <span><b>{int(info.chunks)}</b> {escape(w['passages'])}</span>"
+        f" · <span>{escape(w['model'])} <code>{escape(info.model_id)}</code> ({int(info.dim)} dim.)</span>"
+        + (f" · <span>{escape(w['ivf'])}</span>" if info.vector_index == "ivf" else "")
+        + f" · <span>{escape(w['updated'])} {escape(built or '—')}</span></div>"
     )
 
 
@@ -436,7 +431,7 @@ def _short_title(title: object, words: int = EXAMPLE_TITLE_WORDS) -> str:
     return " ".join(cut[:words]).rstrip(" .…:;,") if len(cut) > words else plain
 
 
-def example_questions(documents: Sequence[Any], limit: int = 4) -> list[str]:
+def example_questions(documents: Sequence[Any], limit: int = 4, lang: str = "fr") -> list[str]:
     """A few questions to try, about the newest articles of the corpus in use, built from their
     titles (reduced to plain words and punctuation).
 
@@ -451,13 +446,13 @@ def example_questions(documents: Sequence[Any], limit: int = 4) -> list[str]:
         title = _short_title(d.title)
         if len(title) < 4:
             continue
-        question = f"Que disent les articles sur « {title} » ?"
+        question = str(words(lang)["example"]).format(title=title)
         if question not in questions:
             questions.append(question)
     return questions
 
 
-def welcome_text(documents: Sequence[Any]) -> str:
+def welcome_text(documents: Sequence[Any], lang: str = "fr") -> str:
     """What an empty chat says: how many articles there are, over which dates, and what to do.
 
     >>> from types import SimpleNamespace as D
@@ -466,15 +461,13 @@ def welcome_text(documents: Sequence[Any]) -> str:
     >>> welcome_text([]).startswith("Aucun article")
     True
     """
+    w = words(lang)
     if not documents:
-        return (
-            "Aucun article n'est indexé : ajoutez-en dans l'onglet Articles "
-            "(no article yet: add some in the Articles tab)."
-        )
+        return str(w["welcome_none"])
     count = f"{len(documents)} article{'s' if len(documents) > 1 else ''}"
     dates = sorted(str(d.date) for d in documents if d.date)
     if dates and dates[0] != dates[-1]:
-        count += f" (du {dates[0]} au {dates[-1]})"
+        count += str(w["span"]).format(first=dates[0], last=dates[-1])
     elif dates:
         count += f" ({dates[0]})"
-    return f"{count}. Posez une question en français ou en anglais, ou choisissez un exemple."
+    return str(w["welcome"]).format(count=count)
