@@ -276,3 +276,18 @@ def test_an_answer_round_trips_through_its_json(engine: Engine):
     ):
         answer = engine.ask(question)
         assert Answer.from_dict(json.loads(json.dumps(answer.to_dict()))) == answer
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(client, url: str):
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"data": ["Et l'Australie ?", 5, ["x" * 2000] * 600], "fn_index": 0}).encode()
+    request = urllib.request.Request(
+        url + "gradio_api/queue/join", data=body, headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+    assert error.value.code == 413
+    assert f"the request has {len(body)} bytes, over the limit of 1048576" in error.value.read().decode()
+    assert client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")["citations"]

@@ -482,14 +482,52 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
     gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
 
 
+MAX_REQUEST_BYTES = 1024 * 1024  # a question and 20 history items of 2,000 characters fit many times
+
+
+class RequestLimit:
+    """ASGI middleware: a request body over :data:`MAX_REQUEST_BYTES` (file uploads aside, which
+    have their own limit) is answered 413 with a one-line message before anything reads it."""
+
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path", "").endswith("/upload"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        size = int(length) if length.isdigit() else 0
+        if size > self.limit:
+            log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
+            message = (
+                f'{{"error": "the request has {size} bytes, over the limit of {self.limit}: send a '
+                f'shorter question or history"}}'
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": message})
+            return
+        await self.app(scope, receive, send)
+
+
 def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
-    """Start ``app`` with the page's CSS and upload limit; other ``kwargs`` go to ``Blocks.launch``."""
+    """Start ``app`` with the page's CSS, upload and request limits; other ``kwargs`` go to
+    ``Blocks.launch``."""
+    from starlette.middleware import Middleware
+
     options: dict[str, Any] = {
         "server_name": host,
         "server_port": port,
         "css": CSS,
         "max_file_size": 4 * Engine.MAX_UPLOAD_BYTES,  # bigger files are cut off by Gradio itself
         "show_error": True,
+        "app_kwargs": {"middleware": [Middleware(RequestLimit)]},
     }
     options.update(kwargs)
     return app.launch(**options)
