@@ -84,6 +84,11 @@ def check_question(question: object) -> str:
     >>> check_question("  Qui ?  ")
     'Qui ?'
     """
+    if question is not None and not isinstance(question, str):
+        raise QuestionError(
+            f"the question must be text, not {type(question).__name__} {str(question)[:40]!r}: "
+            'pass a string, e.g. "Quel est l\'enjeu pour Washington ?"'
+        )
     if not isinstance(question, str) or not question.strip():
         raise QuestionError(
             'the question is empty: type a question, e.g. "Quel est l\'enjeu pour Washington ?"'

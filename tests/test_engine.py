@@ -98,6 +98,8 @@ def test_bad_arguments_are_named_with_their_value_and_range(engine: Engine, argu
 
 def test_a_question_of_digits_is_a_question(engine: Engine):
     assert engine.ask("12345").question == "12345"
+    with pytest.raises(QuestionError, match="the question must be text, not int '12345'"):
+        engine.ask(12345)  # type: ignore[arg-type]
 
 
 def test_follow_up_is_searched_with_the_previous_question(engine: Engine):
