@@ -13,7 +13,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Document:
-    """One article. ``text`` is the original text: every offset in rag points into it."""
+    """One article. ``text`` is the original text: every offset in rag points into it. ``date`` is
+    its publication date in ISO form (``YYYY-MM-DD``, ``THH:MM`` added when known) or ``""``;
+    ``date_source`` says where it came from ("front matter", "jsonl", "html", "dateline") or why
+    there is none (:mod:`rag.corpus.dates`)."""
 
     id: str
     title: str
@@ -22,6 +25,7 @@ class Document:
     date: str = ""
     source: str = ""
     url: str = ""
+    date_source: str = ""
 
 
 @dataclass(frozen=True)

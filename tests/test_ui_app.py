@@ -291,3 +291,18 @@ def test_an_oversized_request_is_refused_before_it_is_read(client, url: str):
     assert error.value.code == 413
     assert f"the request has {len(body)} bytes, over the limit of 1048576" in error.value.read().decode()
     assert client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")["citations"]
+
+
+def test_removal_removes_only_the_article_the_confirmation_named(tmp_path: Path):
+    from ui.handlers import Handlers
+
+    corpus = write_corpus(tmp_path / "corpus")
+    engine = Engine.open(tmp_path / "index", corpus_dir=corpus, embedder=HashEmbedder(128), build=True)
+    handlers = Handlers(engine, components=None)  # type: ignore[arg-type]
+    row, text, named = handlers.ask_remove("meteo.md")
+    assert named == "meteo.md" and "Météo à Lyon — meteo.md" in text
+    with pytest.warns(UserWarning, match="a changé depuis la demande de confirmation"):
+        handlers.remove_doc(SEED_ID, named)  # the pick changed after the confirmation was asked
+    assert {d.id for d in engine.documents()} == {SEED_ID, "meteo.md"}
+    handlers.remove_doc("meteo.md", named)
+    assert {d.id for d in engine.documents()} == {SEED_ID}

@@ -454,12 +454,14 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
         show_progress_on=[c.files],
         **corpus,
     )
-    buttons["remove"].click(h.ask_remove, [c.remove_pick, c.lang], [c.confirm_row, c.confirm_text], **private)
+    confirming = gr.State("")  # the article the confirmation names: "yes" removes only that one
+    buttons["remove"].click(
+        h.ask_remove, [c.remove_pick, c.lang], [c.confirm_row, c.confirm_text, confirming], **private
+    )
     buttons["cancel"].click(h.cancel_remove, None, [c.confirm_row], **private)
-    c.remove_pick.input(h.cancel_remove, None, [c.confirm_row], **private)  # confirm what is named
     buttons["confirm"].click(
         h.remove_doc,
-        [c.remove_pick, c.lang],
+        [c.remove_pick, confirming, c.lang],
         [c.confirm_row, c.status, *corpus_outputs],
         show_progress_on=[c.status],
         **corpus,

@@ -329,14 +329,15 @@ class Handlers:
             gr.Warning(str(w["refused_some"]).format(n=len(change.refused), total=len(names)))
         return (render.change_html(change, lang), *self.corpus_views(lang=lang), None)
 
-    def ask_remove(self, doc_id: str | None, lang: str = "fr") -> tuple[Any, Any]:
-        """The first click on "remove": ask to confirm, naming the article."""
+    def ask_remove(self, doc_id: str | None, lang: str = "fr") -> tuple[Any, Any, str]:
+        """The first click on "remove": ask to confirm, naming the article. Outputs: the
+        confirmation row, its text, and the article it names (what "yes" will remove)."""
         if not doc_id:
             gr.Warning(str(words(lang)["choose_article"]))
-            return gr.Row(visible=False), ""
+            return gr.Row(visible=False), "", ""
         title = next((d.title for d in self.engine.documents() if d.id == doc_id), "")
         label = render.document_label(title, doc_id)
-        return gr.Row(visible=True), str(words(lang)["confirm"]).format(label=label)
+        return gr.Row(visible=True), str(words(lang)["confirm"]).format(label=label), doc_id
 
     @staticmethod
     def cancel_remove() -> Any:
@@ -345,14 +346,16 @@ class Handlers:
     def remove_doc(
         self,
         doc_id: str | None,
+        confirmed: str | None,
         lang: str = "fr",
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[Any, ...]:
-        """Confirmed removal. Outputs: the confirmation row (hidden), status, the corpus views."""
+        """Confirmed removal of ``confirmed``, the article the confirmation named, if it is still
+        the one picked (``doc_id``). Outputs: the confirmation row (hidden), status, the views."""
         self._refuse_writes(lang)
         hidden = gr.Row(visible=False)
-        if not doc_id:
-            gr.Warning(str(words(lang)["choose_article"]))
+        if not doc_id or doc_id != confirmed:
+            gr.Warning(str(words(lang)["choose_article" if not doc_id else "changed"]))
             return (hidden, gr.skip(), *(gr.skip(),) * CORPUS_VIEWS)
         progress(0.0, desc="Suppression…")
         try:

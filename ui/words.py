@@ -52,6 +52,8 @@ _FR = {
     "refused_some": "{n} fichier(s) refusé(s) sur {total} (voir la liste).",
     "choose_article": "Choisissez l'article à supprimer.",
     "choose_trash": "Choisissez le fichier à restaurer.",
+    "changed": "L'article choisi a changé depuis la demande de confirmation : cliquez à nouveau sur "
+    "Supprimer.",
     "confirm": "Supprimer « {label} » ? Le fichier va dans la corbeille ; vous pourrez le restaurer.",
     "read_only": "Ce serveur est en lecture seule.",
     "unexpected": "Erreur inattendue : {name}",
@@ -130,6 +132,7 @@ _EN = {
     "refused_some": "{n} of {total} file(s) refused (see the list).",
     "choose_article": "Choose the article to remove.",
     "choose_trash": "Choose the file to restore.",
+    "changed": "The article picked changed since the confirmation was asked: click Remove again.",
     "confirm": "Remove « {label} »? The file goes to the trash; you can restore it.",
     "read_only": "This server is read-only.",
     "unexpected": "Unexpected error: {name}",

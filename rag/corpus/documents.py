@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from ..types import Document
+from .dates import publication_date
 
 MAX_TITLE_CHARS = 120  # a first line used as the title is cut at a word beyond this
 
@@ -22,10 +23,23 @@ def content_hash(text: str, title: str = "", date: str = "", source: str = "", u
 
 
 def make_document(
-    id: str, text: str, title: str = "", date: str = "", source: str = "", url: str = ""
+    id: str,
+    text: str,
+    title: str = "",
+    date: str = "",
+    source: str = "",
+    url: str = "",
+    date_from: str = "metadata",
 ) -> Document:
-    """A Document with its title falling back to the first line and its content hash filled in."""
+    """A Document with its title falling back to the first line, its date normalised (the
+    metadata's ``date``, named ``date_from``, else a dateline: :func:`~rag.corpus.dates.publication_date`)
+    and its content hash filled in.
+
+    >>> make_document("a.txt", "PARIS, 12 juillet 2020 (AFP) - Un texte.").date
+    '2020-07-12'
+    """
     title = " ".join(title.split()) or first_line(text)
+    date, date_source = publication_date(date, text, date_from)
     return Document(
         id=id,
         title=title,
@@ -34,6 +48,7 @@ def make_document(
         date=date,
         source=source,
         url=url,
+        date_source=date_source,
     )
 
 

@@ -58,6 +58,7 @@ def parse(text: str, name: str) -> tuple[list[Document], list[str]]:
                 date=str(row.get("date") or ""),
                 source=str(row.get("source") or name),
                 url=str(row.get("url") or ""),
+                date_from="jsonl",
             )
         )
     if not docs:

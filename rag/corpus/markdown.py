@@ -33,5 +33,6 @@ def load(text: str, name: str) -> list[Document]:
         date=meta.get("date", ""),
         source=meta.get("source", "") or name,
         url=meta.get("url", ""),
+        date_from="front matter",
     )
     return [document]

@@ -17,4 +17,4 @@ def load(html: str, name: str) -> list[Document]:
     title = (meta.title if meta and meta.title else "") or ""
     date = (meta.date if meta and meta.date else "") or ""
     url = (meta.url if meta and meta.url else "") or ""
-    return [make_document(name, text, title=title, date=date, source=name, url=url)]
+    return [make_document(name, text, title=title, date=date, source=name, url=url, date_from="html")]
