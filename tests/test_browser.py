@@ -271,6 +271,8 @@ def test_the_page_follows_changes_made_beside_it(own_app):
     page.get_by_role("tab", name="Articles").click()
     page.wait_for_selector("#rag-docs table")
     assert not page.locator("#rag-update").is_visible()
+    page.locator("#rag-remove-pick input").click()  # someone is picking an article meanwhile
+    page.get_by_role("option", name="Météo à Lyon — meteo.md").click()
     # `rag index` run beside the app: the page shows the new article within seconds
     (root / "corpus" / "cannes.txt").write_text(
         "Le festival de Cannes\nUn film coréen a reçu la Palme d'or.", encoding="utf-8"
@@ -279,6 +281,8 @@ def test_the_page_follows_changes_made_beside_it(own_app):
     started = time.monotonic()
     page.locator("#rag-docs").get_by_text("Le festival de Cannes").wait_for()
     print(f"index built beside the app shown after {time.monotonic() - started:.1f} s")
+    page.wait_for_timeout(500)
+    assert page.locator("#rag-remove-pick input").input_value() == "Météo à Lyon — meteo.md"  # kept
     # a file dropped in the corpus folder: said, and indexed with one click
     (root / "corpus" / "venise.txt").write_text(
         "La Mostra de Venise\nUn film chilien a reçu le Lion d'or.", encoding="utf-8"

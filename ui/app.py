@@ -441,7 +441,7 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
     corpus_outputs = [c.info, c.docs_version, c.remove_pick, c.remove_note, c.trash_pick, c.chatbot]
     buttons["timer"].tick(
         h.poll,
-        [c.shown, c.lang, c.remove_pick],
+        [c.shown, c.lang],
         [*polled, *corpus_outputs],
         show_progress="hidden",
         **private,

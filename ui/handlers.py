@@ -203,10 +203,10 @@ class Handlers:
             raise gr.Error(str(exc), print_exception=False) from None
 
     # ----- the corpus ----------------------------------------------------------------------------
-    def corpus_views(self, keep: str | None = None, lang: str = "fr") -> tuple[Any, ...]:
+    def corpus_views(self, keep: bool = False, lang: str = "fr") -> tuple[Any, ...]:
         """Index facts, document table, removal choices and note, the trash, and the chat's welcome
-        and examples (the outputs named ``corpus_outputs`` in ``ui.app``). ``keep``: the article
-        picked for removal, still picked if it is still there."""
+        and examples (the outputs named ``corpus_outputs`` in ``ui.app``). ``keep``: leave what is
+        picked for removal or restore as it is (a poll: someone may be picking right now)."""
         documents = self.engine.documents()
         removable = [(render.document_label(d.title, d.id), d.id) for d in documents if d.removable]
         others = len(documents) - len(removable)
@@ -220,9 +220,9 @@ class Handlers:
         return (
             render.info_html(self.engine.info(), lang=lang),
             f"{self.engine.store.generation}:{len(documents)}",  # the table follows (docs_view)
-            gr.Dropdown(choices=removable, value=keep if keep in {v for _, v in removable} else None),
+            gr.Dropdown(choices=removable) if keep else gr.Dropdown(choices=removable, value=None),
             note,
-            gr.Dropdown(choices=trash, value=None),
+            gr.Dropdown(choices=trash) if keep else gr.Dropdown(choices=trash, value=None),
             gr.Chatbot(examples=examples or None, placeholder=render.welcome_text(documents, lang=lang)),  # type: ignore[arg-type]
         )
 
@@ -237,7 +237,7 @@ class Handlers:
         views = self.read_only_views(lang) if self.read_only else self.corpus_views(lang=lang)
         return (self.shown_now()[0], *views)
 
-    def poll(self, shown: str, lang: str = "fr", picked: str | None = None) -> tuple[Any, ...]:
+    def poll(self, shown: str, lang: str = "fr") -> tuple[Any, ...]:
         """Every few seconds: pick up an index another process built and look for corpus files not
         indexed yet. Outputs: what the page shows (a state), the pending-changes note and its
         button, then the corpus views, all skipped when nothing changed."""
@@ -250,7 +250,7 @@ class Handlers:
             listed = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
             note = str(words(lang)["pending"]).format(n=len(pending), files=render.escape(listed))
         button = gr.Button(visible=bool(pending) and not self.read_only)
-        views = self.read_only_views(lang) if self.read_only else self.corpus_views(picked, lang)
+        views = self.read_only_views(lang) if self.read_only else self.corpus_views(True, lang)
         return (now, note, button, *views)
 
     def index_pending(self, lang: str = "fr", progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
