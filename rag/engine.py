@@ -21,7 +21,8 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError, RagError
 from .indexing import CorpusChange, IndexReport, update_index
-from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_question
+from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_period, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store, current_generation
 from .store.disk import indexed_model_id
@@ -58,6 +59,7 @@ class DocumentInfo:
     chunks: int
     characters: int
     removable: bool = False  # a file of its own in the corpus folder (not a line of a .jsonl)
+    date_source: str = ""  # where ``date`` came from, or why there is none (rag.corpus.dates)
 
 
 @dataclass(frozen=True)
@@ -181,23 +183,41 @@ class Engine:
         return suffixes()
 
     # ----- questions -----------------------------------------------------------------------------
-    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[str] = (),
+        since: str | date | None = None,
+        until: str | date | None = None,
+    ) -> Answer:
         """Answer a question with cited sentences, or abstain. ``history``: the previous questions
-        (a list of at most :attr:`MAX_HISTORY_ITEMS` strings). Every argument is checked: a bad one
-        is a :class:`QuestionError` naming it, its value and what is allowed."""
-        found = self.retrieve(question, k, history)
-        return self.composer.compose(found.query, found.hits, found.store, found.vector)
+        (a list of at most :attr:`MAX_HISTORY_ITEMS` strings). ``since``/``until``: only articles
+        published in that period (ISO dates, both included; undated articles are then left out),
+        searched within before ranking; the answer records the period. Every argument is checked:
+        a bad one is a :class:`QuestionError` naming it, its value and what is allowed."""
+        found = self.retrieve(question, k, history, since, until)
+        answer = self.composer.compose(found.query, found.hits, found.store, found.vector)
+        return replace(answer, since=found.query.since, until=found.query.until)
 
-    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Retrieval:
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[str] = (),
+        since: str | date | None = None,
+        until: str | date | None = None,
+    ) -> Retrieval:
         """The first half of :meth:`ask`: the question analysed, embedded and searched (for tools that
         look at the evidence, such as the calibration fit)."""
         question = check_question(question)
         k = check_k(self.settings.k if k is None else k)
         history = check_history(history)
+        period = check_period(since, until)
         if time.monotonic() - self._checked_at >= self.FOLLOW_S:
             self.refresh()
         store = self._store  # one snapshot for the whole question
-        query = self.questions.analyse(question, history)
+        query = self.questions.analyse(question, history, *period)
         vector = self.embedder.embed_queries([query.text])[0]
         hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
         return Retrieval(query, vector, tuple(hits), store)
@@ -230,6 +250,7 @@ class Engine:
                 len(store.doc_chunks(d.id)),
                 len(d.text),
                 removable=(corpus / d.id).is_file(),
+                date_source=d.date_source,
             )
             for d in store.documents.values()
         ]

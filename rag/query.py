@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from .errors import QuestionError
 from .expected_type import asked_words, expected_type
@@ -50,6 +51,8 @@ class Query:
     asked: frozenset[str]
     names: tuple[str, ...]
     numbers: tuple[str, ...]
+    since: str = ""  # the period searched, ISO dates (both included); "" for no bound
+    until: str = ""
 
 
 class QuestionAnalyzer:
@@ -58,9 +61,9 @@ class QuestionAnalyzer:
     def __init__(self, lexical: LexicalAnalyzer | None = None) -> None:
         self.lexical = lexical or LexicalAnalyzer()
 
-    def analyse(self, question: str, history: Sequence[str] = ()) -> Query:
-        """The :class:`Query` for a checked question (see :func:`check_question`) and the previous
-        questions of the conversation."""
+    def analyse(self, question: str, history: Sequence[str] = (), since: str = "", until: str = "") -> Query:
+        """The :class:`Query` for a checked question (see :func:`check_question`), the previous
+        questions of the conversation, and the period to search (checked by :func:`check_period`)."""
         text = follow_up_query(question, history)
         names, numbers = _entities(question)
         same = text == question
@@ -75,6 +78,8 @@ class QuestionAnalyzer:
             asked=asked_words(text),
             names=names,
             numbers=numbers,
+            since=since,
+            until=until,
         )
 
 
@@ -145,6 +150,38 @@ def check_history(history: object) -> tuple[str, ...]:
                 f"history[{i}] has {len(item)} characters, over the limit of {MAX_QUESTION_CHARS}: shorten it"
             )
     return tuple(history)
+
+
+def check_period(since: object = None, until: object = None) -> tuple[str, str]:
+    """The period to search as ISO dates (``""`` for no bound), or a :class:`QuestionError` naming
+    the bad bound: a date is ``YYYY-MM-DD`` (a ``datetime.date`` is accepted too), ``since`` not
+    after ``until``.
+
+    >>> check_period("2020-07-01", "2020-07-31")
+    ('2020-07-01', '2020-07-31')
+    >>> check_period("juillet", None)
+    Traceback (most recent call last):
+    ...
+    rag.errors.QuestionError: since='juillet' is not a date: write it YYYY-MM-DD, e.g. 2020-07-01
+    """
+    bounds = []
+    for name, value in (("since", since), ("until", until)):
+        if value is None or value == "":
+            bounds.append("")
+            continue
+        if isinstance(value, date):
+            bounds.append(value.isoformat()[:10])
+            continue
+        text = str(value).strip()
+        try:
+            bounds.append(date.fromisoformat(text[:10]).isoformat() if len(text) in (10,) else "")
+        except ValueError:
+            bounds.append("")
+        if not bounds[-1]:
+            raise QuestionError(f"{name}={value!r} is not a date: write it YYYY-MM-DD, e.g. 2020-07-01")
+    if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
+        raise QuestionError(f"since={bounds[0]} is after until={bounds[1]}: swap them")
+    return bounds[0], bounds[1]
 
 
 def follow_up_query(question: str, history: Sequence[str]) -> str:

@@ -87,15 +87,17 @@ class Retriever:
 
     def search(self, query: Query, vector: np.ndarray, k: int = 5) -> list[Hit]:
         """The ``k`` best hits for ``query`` (whose embedding is ``vector``), best first (fewer when
-        the store is small)."""
+        the store is small), among the documents of the query's period if it has one."""
         s = self.settings
         n = max(s.candidates, k)
         dense: Ranked = []
         lexical: Ranked = []
+        # A period is searched within, before ranking: the k hits are the best of that period.
+        only = self.store.documents_between(query.since, query.until) if query.since or query.until else None
         if s.fusion != "bm25":
-            dense = self.store.search_dense(vector, n)
+            dense = self.store.search_dense(vector, n, only)
         if s.fusion != "dense":
-            lexical = self.store.search_lexical(query.terms, n, s.document_weight)
+            lexical = self.store.search_lexical(query.terms, n, s.document_weight, only)
         fused = fuse(dense, lexical, k, s)
         kept = {cid for cid, _ in fused}
         dense_at = {cid: (r, v) for r, (cid, v) in enumerate(dense, start=1) if cid in kept}

@@ -130,6 +130,8 @@ class Answer:
     related: tuple[Citation, ...] = field(default=())
     short_answer: ShortAnswer | None = None
     reason: str = "answered"
+    since: str = ""  # the period searched (ISO dates, both included); "" for no bound
+    until: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""
@@ -155,6 +157,8 @@ class Answer:
             related=tuple(Citation(**c) for c in data.get("related") or ()),
             short_answer=ShortAnswer(**short) if short else None,
             reason=data.get("reason", "answered"),
+            since=data.get("since", ""),
+            until=data.get("until", ""),
         )
 
 

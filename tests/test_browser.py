@@ -382,3 +382,17 @@ def test_the_page_speaks_one_language_at_a_time(browser, url: str, page):
         en_page.get_by_text("Add articles").wait_for()
         body = en_page.locator("body").inner_text()
         assert "Supprimer" not in body and "Corbeille" not in body and "modèle" not in body
+
+
+def test_a_period_set_in_the_settings_limits_the_answer(page):
+    page.get_by_text("Réglages").click()
+    page.fill("#rag-since input, #rag-since textarea", "2026-11-01")
+    page.fill("#rag-until input, #rag-until textarea", "2026-11-30")
+    ask(page, "Quel temps fera-t-il à Lyon demain ?")
+    answer = last_answer(page)
+    assert "articles du 2026-11-01 au 2026-11-30" in answer.locator(".rag-query").inner_text()
+    assert "meteo.md" in answer.locator(".rag-src-head").first.inner_text()
+    page.fill("#rag-since input, #rag-since textarea", "hier")
+    page.fill("#rag-question textarea", "Quel temps ?")
+    page.press("#rag-question textarea", "Enter")
+    page.locator("#rag-chat .rag-error").get_by_text("since='hier' is not a date").wait_for()

@@ -126,3 +126,18 @@ def test_serve_beyond_this_machine_without_a_login_is_refused_first(tmp_path: Pa
     assert not (tmp_path / "index").exists()  # refused before building or loading anything
     code, _, err = run(["serve", "--auth", "ana", *where], capsys)
     assert code == 2 and "RAG_AUTH" in err and "user:password" in err
+
+
+def test_ask_in_a_period(corpus: Path, index_dir: Path, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    run(["index", "--corpus", str(corpus), "--index", str(index_dir)], capsys)
+    where = ["--index", str(index_dir), "--local"]
+    code, out, _ = run(
+        ["ask", "Quel temps fera-t-il à Lyon ?", *where, "--since", "2026-11-01", "--json"], capsys
+    )
+    answer = json.loads(out)
+    assert code == 0 and {h["chunk"]["doc_id"] for h in answer["hits"]} == {"meteo.md"}
+    code, out, _ = run(["ask", "Quel temps fera-t-il à Lyon ?", *where, "--since", "2026-11-01"], capsys)
+    assert out.startswith("(articles depuis le 2026-11-01)\n")
+    code, _, err = run(["ask", "Quel temps ?", *where, "--until", "demain"], capsys)
+    assert code == 2 and "until='demain' is not a date" in err

@@ -127,7 +127,7 @@ def test_the_api_is_documented_with_its_parameters(client):
     info = client.view_api(print_info=False, return_format="dict")
     assert list(info["named_endpoints"]) == ["/ask"]  # the UI's own events are private
     params = [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]]
-    assert params == ["question", "k", "history"]
+    assert params == ["question", "k", "history", "since", "until"]
 
 
 def test_serve_prints_the_address(engine: Engine, capsys, monkeypatch):
@@ -202,7 +202,7 @@ class TwoSentenceEngine:
     def __init__(self):
         self.asked = []
 
-    def ask(self, question, k=None, history=()):
+    def ask(self, question, k=None, history=(), since=None, until=None):
         self.asked.append((question, k, list(history)))
         cites = tuple(
             Citation(n, "a.txt", "Titre", "", "a.txt", self.TEXT[s:e], s, e, 1.0, "c")
@@ -306,3 +306,13 @@ def test_removal_removes_only_the_article_the_confirmation_named(tmp_path: Path)
     assert {d.id for d in engine.documents()} == {SEED_ID, "meteo.md"}
     handlers.remove_doc("meteo.md", named)
     assert {d.id for d in engine.documents()} == {SEED_ID}
+
+
+def test_the_api_takes_a_period(client):
+    data = client.predict(
+        "Quel temps fera-t-il à Lyon demain ?", 5, [], "2026-11-01", "2026-11-30", api_name="/ask"
+    )
+    assert {h["chunk"]["doc_id"] for h in data["hits"]} == {"meteo.md"}  # the only article dated then
+    assert (data["since"], data["until"]) == ("2026-11-01", "2026-11-30")
+    with pytest.raises(Exception, match="since='hier' is not a date"):
+        client.predict("Quel temps ?", 5, [], "hier", "", api_name="/ask")

@@ -301,6 +301,17 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
                             "label",
                             "k",
                         )
+                        with gr.Row():
+                            since = say(
+                                gr.Textbox(label=w["since"], max_lines=1, elem_id="rag-since"),
+                                "label",
+                                "since",
+                            )
+                            until = say(
+                                gr.Textbox(label=w["until"], max_lines=1, elem_id="rag-until"),
+                                "label",
+                                "until",
+                            )
                         clear = say(gr.Button(w["clear"], size="sm"), "value", "clear")
                 with gr.Column(scale=2, min_width=300):
                     pick = say(
@@ -385,6 +396,8 @@ def build_app(engine: Engine, read_only: bool = False) -> gr.Blocks:
             page=page,
             docs_version=docs_version,
             lang=lang,
+            since=since,
+            until=until,
         )
         buttons = {
             "send": send,
@@ -401,7 +414,7 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
     """Connect the events to their handlers. The UI's own events are private: the one API is /ask.
     Every handler that writes words gets the page's language (``c.lang``) as its last input."""
     send, clear = buttons["send"], buttons["clear"]
-    chat_inputs = [c.question_box, c.chatbot, c.turns_state, c.k_slider, c.lang]
+    chat_inputs = [c.question_box, c.chatbot, c.turns_state, c.k_slider, c.lang, c.since, c.until]
     chat_outputs = [c.question_box, c.chatbot, c.turns_state, c.pick, c.picked, c.article]
     private: dict[str, Any] = {"api_visibility": "private"}
     c.question_box.submit(h.chat, chat_inputs, chat_outputs, show_progress="hidden", **private)

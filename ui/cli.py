@@ -30,6 +30,7 @@ from rag import (
     SettingsError,
     update_index,
 )
+from ui.words import period
 
 # Bars drawn per stage of the library's progress events: (label, unit).
 _BARS = {
@@ -171,7 +172,10 @@ def _print_change(change: CorpusChange, as_json: bool) -> int:
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
-    lines = [textwrap.fill(line, width) for line in answer.text.split("\n")]  # the short answer first
+    lines = (
+        [f"({period(answer.since, answer.until, answer.language)})"] if answer.since or answer.until else []
+    )
+    lines += [textwrap.fill(line, width) for line in answer.text.split("\n")]  # the short answer first
     cited = answer.related if answer.abstained else answer.citations
     if cited:
         lines.append("")
@@ -185,9 +189,10 @@ def format_answer(answer: Answer, width: int = 100) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    answer = None if args.local else served_answer(settings, args.question)
+    period = {"since": args.since, "until": args.until}
+    answer = None if args.local else served_answer(settings, args.question, **period)
     if answer is None:
-        answer = Engine.open(settings=settings).ask(args.question)
+        answer = Engine.open(settings=settings).ask(args.question, **period)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -195,7 +200,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def served_answer(settings: Settings, question: str) -> Answer | None:
+def served_answer(
+    settings: Settings, question: str, since: str | None = None, until: str | None = None
+) -> Answer | None:
     """The answer from a ``rag serve`` running on the same index on this machine (it has the model
     loaded: 0.4 s instead of 2.6 s), or None when there is none or it cannot be reached. An error
     the server gives about the question is raised as a :class:`RagError`."""
@@ -218,7 +225,7 @@ def served_answer(settings: Settings, question: str) -> Answer | None:
         logging.getLogger(__name__).info("the server at %s cannot be used (%s): answering here", url, exc)
         return None
     try:
-        data = client.predict(question, settings.k, api_name="/ask")
+        data = client.predict(question, settings.k, [], since or "", until or "", api_name="/ask")
     except AppError as exc:  # the server's one-line message (an empty question, a bad k)
         raise RagError(str(exc)) from None
     return Answer.from_dict(data)
@@ -355,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("-k", help="passages to retrieve, 1 to 50 (default: RAG_K or 5)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
     p.add_argument(
         "--local", action="store_true", help="answer in this process even when a rag serve runs on the index"
     )

@@ -60,14 +60,19 @@ class Components:
     page: Any
     docs_version: Any  # changes when the documents do; the table then follows
     lang: Any  # the page's language ("fr" or "en", from ?lang=)
+    since: Any  # the period the chat searches (Settings)
+    until: Any
 
 
-def ask_json(engine: Engine, question: Any, k: Any = None, history: Any = ()) -> dict[str, Any]:
+def ask_json(
+    engine: Engine, question: Any, k: Any = None, history: Any = (), since: Any = None, until: Any = None
+) -> dict[str, Any]:
     """The answer as the JSON dict of ``Answer.to_dict()`` (the ``/ask`` API). The arguments are
     checked by the engine (a :class:`RagError` names the bad one); a slider's ``5.0`` is ``5``."""
     if isinstance(k, float) and k.is_integer():
         k = int(k)
-    return engine.ask(question, k=k, history=() if history is None else history).to_dict()
+    history = () if history is None else history
+    return engine.ask(question, k=k, history=history, since=since or None, until=until or None).to_dict()
 
 
 class Step(NamedTuple):
@@ -85,12 +90,14 @@ def answer_stream(
     history: Sequence[str] = (),
     turn: int | None = None,
     lang: str = "fr",
+    since: str | None = None,
+    until: str | None = None,
 ) -> Iterator[Step]:
     """The assistant's chat bubble as it grows: a "searching" bubble, then the answer one more
     sentence (with its markers) at a time, the last step complete with the search query used and
     the sources. ``turn``: the bubble's place in the chat. Raises the engine's :class:`RagError`."""
     yield Step(f'<div class="rag-pending">{render.escape(words(lang)["searching"])}</div>', None, False)
-    data = ask_json(engine, question, k, history)
+    data = ask_json(engine, question, k, history, since, until)
     texts = _texts(engine, data)
     short, body = (data["text"].split("\n", 1) + [""])[:2] if data.get("short_answer") else ("", data["text"])
     for prefix in render.stream_prefixes(body)[:-1]:
@@ -110,7 +117,14 @@ class Handlers:
 
     # ----- the chat ------------------------------------------------------------------------------
     def chat(
-        self, question: str, messages: list[Any], turns: list[Any], k: float, lang: str = "fr"
+        self,
+        question: str,
+        messages: list[Any],
+        turns: list[Any],
+        k: float,
+        lang: str = "fr",
+        since: str | None = None,
+        until: str | None = None,
     ) -> Iterator[dict[Any, Any]]:
         c, w = self.c, words(lang)
         question = (question or "").strip()
@@ -124,7 +138,8 @@ class Handlers:
         data: dict[str, Any] | None = None
         update: dict[Any, Any] = {c.question_box: ""}  # the question leaves the box with the first bubble
         try:
-            for step in answer_stream(self.engine, question, k, history, turn=len(base), lang=lang):
+            steps = answer_stream(self.engine, question, k, history, len(base), lang, since, until)
+            for step in steps:
                 update[c.chatbot] = [*base, {"role": "assistant", "content": step.html}]
                 if step.done:  # the complete bubble goes out together with the sources panel
                     data = step.answer
@@ -192,12 +207,18 @@ class Handlers:
         return [], [], gr.Radio(choices=[], value=None), [], render.article_html(None, lang=lang)
 
     def api_ask(
-        self, question: str, k: int | None = None, history: list[str] | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        history: list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> dict[str, Any]:
         """Answer a question from the articles: the JSON of rag's Answer (text with [n] markers,
-        citations with verbatim quotes and offsets, abstained, related, query, hits)."""
+        citations with verbatim quotes and offsets, abstained, related, query, hits). ``since`` and
+        ``until`` (YYYY-MM-DD) limit it to the articles published in that period."""
         try:
-            return ask_json(self.engine, question, k, history)
+            return ask_json(self.engine, question, k, history, since, until)
         except RagError as exc:  # the caller's mistake: one line in the log, the message to the client
             log.warning("/ask refused: %s", exc)
             raise gr.Error(str(exc), print_exception=False) from None

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .words import words
+from .words import period, words
 
 MARK_ID = "rag-cited"
 PASSAGE_CONTEXT = 240  # characters shown around a quote when its chunk is not known
@@ -231,6 +231,10 @@ def message_html(
             w = words(answer.get("language"))
             copy = f'<span class="rag-copy" role="button">{escape(w["copy"])}</span>'
             searched = w["query"].format(query=escape(answer["query"]))
+            if answer.get("since") or answer.get("until"):
+                searched += escape(
+                    f" ({period(answer.get('since', ''), answer.get('until', ''), answer.get('language'))})"
+                )
             parts.append(f'<div class="rag-query">{searched}{copy}</div>')
         parts.append(sources_html(answer, texts))
         # newlines as entities: kept in the copied text (textContent), never raw in the markup

@@ -21,6 +21,8 @@ _FR = {
     "send": "Envoyer",
     "settings": "Réglages",
     "k": "Passages recherchés (k)",
+    "since": "Articles publiés depuis le (AAAA-MM-JJ)",
+    "until": "Jusqu'au (AAAA-MM-JJ)",
     "clear": "Nouvelle conversation",
     "sources_pick": "Sources — cliquez pour lire l'article entier",
     "related_pick": "Passages proches — cliquez pour lire l'article",
@@ -102,6 +104,8 @@ _EN = {
     "send": "Send",
     "settings": "Settings",
     "k": "Passages searched (k)",
+    "since": "Articles published since (YYYY-MM-DD)",
+    "until": "Until (YYYY-MM-DD)",
     "clear": "New conversation",
     "sources_pick": "Sources — click to read the whole article",
     "related_pick": "Related passages — click to read the article",
@@ -188,3 +192,19 @@ def page_language(query_params: Mapping[str, str] | None) -> str:
     """
     lang = str((query_params or {}).get("lang", "")).strip().lower()
     return lang if lang in LANGUAGES else "fr"
+
+
+def period(since: str, until: str, language: str | None = "fr") -> str:
+    """The period an answer searched, in words.
+
+    >>> period("2020-07-01", "2020-07-31"), period("", "2020-07-31", "en"), period("2020-07-01", "", "en")
+    ('articles du 2020-07-01 au 2020-07-31', 'articles until 2020-07-31', 'articles since 2020-07-01')
+    """
+    english = language == "en"
+    if since and until:
+        return f"articles from {since} to {until}" if english else f"articles du {since} au {until}"
+    if since:
+        return f"articles since {since}" if english else f"articles depuis le {since}"
+    if until:
+        return f"articles until {until}" if english else f"articles jusqu'au {until}"
+    return ""

@@ -31,7 +31,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -167,16 +167,30 @@ class Store:
         """Choose the vector index for the store's size before a save (see :meth:`DenseIndex.tune`)."""
         return self.dense.tune(ivf_min, like.dense if like is not None else None)
 
-    def search_dense(self, query: np.ndarray, n: int) -> list[tuple[str, float]]:
+    def search_dense(
+        self, query: np.ndarray, n: int, only: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The (at most ``n``) chunks whose best sentence is nearest to a unit query vector, as
-        (chunk id, cosine of that sentence), best first."""
-        return self.dense.search(query, n, self.tables.sentence_chunk_ids)
+        (chunk id, cosine of that sentence), best first; ``only``: among these documents' chunks."""
+        sentences = None
+        if only is not None:
+            sentences = [s for d in only for s in self.tables.doc_sentence_ids.get(d, ())]
+        return self.dense.search(query, n, self.tables.sentence_chunk_ids, sentences)
 
     def search_lexical(
-        self, terms: Sequence[str], n: int, document_weight: float = 0.0
+        self, terms: Sequence[str], n: int, document_weight: float = 0.0, only: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
         """The ``n`` best BM25 matches for the query terms (see :meth:`LexicalIndex.search`)."""
-        return self.lexical.search(terms, n, document_weight)
+        return self.lexical.search(terms, n, document_weight, only)
+
+    def documents_between(self, since: str = "", until: str = "") -> set[str]:
+        """The documents dated from ``since`` to ``until`` (ISO dates, both included; ``""``: no
+        bound). Undated documents are left out of any range."""
+        return {
+            d.id
+            for d in self.documents.values()
+            if d.date and (not since or d.date[:10] >= since) and (not until or d.date[:10] <= until)
+        }
 
     # ----- disk ----------------------------------------------------------------------------------
     def manifest(self, files: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -183,19 +183,27 @@ class DenseIndex:
 
     # ----- search --------------------------------------------------------------------------------
     def search(
-        self, query: np.ndarray, n: int, sentence_chunks: Mapping[str, list[str]]
+        self,
+        query: np.ndarray,
+        n: int,
+        sentence_chunks: Mapping[str, list[str]],
+        only: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
         """The (at most ``n``) chunks whose best sentence is nearest to a unit query vector, as
         (chunk id, cosine of that sentence), best first, among the chunks of the ``2n + 8`` nearest
-        sentences. ``sentence_chunks`` maps each sentence to the chunks it overlaps."""
-        if not self.by_fid or n <= 0:
+        sentences. ``sentence_chunks`` maps each sentence to the chunks it overlaps. ``only``: the
+        sentences to search among (FAISS skips the others while it searches), else all."""
+        if not self.by_fid or n <= 0 or (only is not None and not only):
             return []
         s = self.settings
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         # Several sentences map to one chunk (and one sentence to two or more): look deeper. Twice
         # n sentences gave the same PIAF figures as four times n, for half the search and mapping.
-        depth = min(s.depth_factor * n + s.depth_extra, len(self.by_fid))
-        scores, ids = self.index.search(q, depth)
+        depth = min(s.depth_factor * n + s.depth_extra, len(self.by_fid) if only is None else len(only))
+        if only is None:
+            scores, ids = self.index.search(q, depth)
+        else:
+            scores, ids = self.index.search(q, depth, params=self._selecting(only))
         found = ids[0] >= 0
         dense_map = self._dense_map(sentence_chunks)
         # Hundreds of hits per question: mapped with arrays, as a Python loop over them cost 1 ms.
@@ -210,6 +218,18 @@ class DenseIndex:
         names = dense_map.names
         best = chunk_scores[first[order]].tolist()
         return [(names[i], score) for i, score in zip(unique[order].tolist(), best, strict=True)]
+
+    def _selecting(self, sentence_ids: Sequence[str]) -> Any:
+        """FAISS search parameters that keep only these sentences (the IVF's nprobe kept)."""
+        import faiss
+
+        selector = faiss.IDSelectorBatch(np.fromiter((faiss_id(x) for x in sentence_ids), dtype=np.int64))
+        params: Any = faiss.SearchParametersIVF() if self.kind == "ivf" else faiss.SearchParameters()
+        params.sel = selector
+        if self.kind == "ivf":
+            params.nprobe = int(self.index.nprobe)
+        params.selector_keepalive = selector  # (the parameters do not own the selector)
+        return params
 
     def _dense_map(self, sentence_chunks: Mapping[str, list[str]]) -> _DenseMap:
         with self._lock:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,18 @@ class LexicalIndex:
         """Whether the chunk and the document index are built (for warm-up checks)."""
         return self._bm25 is not None, self._doc_bm25 is not None
 
-    def search(self, terms: Sequence[str], n: int, document_weight: float = 0.0) -> list[tuple[str, float]]:
+    def search(
+        self,
+        terms: Sequence[str],
+        n: int,
+        document_weight: float = 0.0,
+        only: Collection[str] | None = None,
+    ) -> list[tuple[str, float]]:
         """The ``n`` best BM25 matches for the query terms, as (chunk id, score) best first.
 
         With ``document_weight`` w, a chunk scores ``bm25(chunk) + w * bm25(its whole document)``:
         the question's terms are often spread over a document and not all in the chunk that answers.
+        ``only``: the documents whose chunks may be returned (the others score 0 before ranking).
         """
         if not self.tables.chunks or not terms or n <= 0:
             return []
@@ -65,6 +72,10 @@ class LexicalIndex:
         if document_weight:
             doc_bm25, chunk_doc = self._document_index()
             scores = scores + document_weight * np.asarray(doc_bm25.get_scores(known))[chunk_doc]
+        if only is not None:
+            chunks = self.tables.chunks
+            keep = np.fromiter((chunks[c].doc_id in only for c in order), dtype=bool, count=len(order))
+            scores = np.where(keep, scores, 0.0)
         n = min(n, len(order))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
