@@ -502,7 +502,8 @@ MAX_REQUEST_BYTES = 1024 * 1024  # a question and 20 history items of 2,000 char
 
 class RequestLimit:
     """ASGI middleware: a request body over :data:`MAX_REQUEST_BYTES` (file uploads aside, which
-    have their own limit) is answered 413 with a one-line message before anything reads it."""
+    have their own limit) is answered 413 with a one-line message; its bytes are read and dropped as
+    they come (never kept or parsed), so that the client gets the answer rather than a broken pipe."""
 
     def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -513,22 +514,21 @@ class RequestLimit:
             return
         length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
         size = int(length) if length.isdigit() else 0
-        if size > self.limit:
-            log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
-            message = (
-                f'{{"error": "the request has {size} bytes, over the limit of {self.limit}: send a '
-                f'shorter question or history"}}'
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": message})
+        if size <= self.limit:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
+        while True:  # drain what the client sends, a chunk at a time
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = (
+            f'{{"error": "the request has {size} bytes, over the limit of {self.limit}: send a '
+            f'shorter question or history"}}'
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
