@@ -134,6 +134,7 @@ class Engine:
         self._store = store
         self._write_lock = threading.RLock()  # one corpus change or index update at a time
         self._checked_at = time.monotonic()  # when the index on disk was last looked at
+        self._pending: tuple[float, str, tuple[str, ...]] = (0.0, "", ())  # pending_changes' last scan
 
     @classmethod
     def open(
@@ -295,13 +296,19 @@ class Engine:
 
     def pending_changes(self) -> tuple[str, ...]:
         """The corpus files the index does not reflect yet (new, changed or gone since it was
-        built), for "N changes not indexed: update". Empty for an index that did not record them."""
+        built), for "N changes not indexed: update". Empty for an index that did not record them.
+        The folder is scanned at most every :attr:`FOLLOW_S` seconds, however many pages ask."""
         store = self._store
         if not store.corpus_read_at:
             return ()
-        return unindexed_changes(
+        at, generation, found = self._pending
+        if generation == store.generation and time.monotonic() - at < self.FOLLOW_S:
+            return found
+        found = unindexed_changes(
             self.settings.corpus_dir, store.corpus_read_at, store.corpus_files, store.document_files.values()
         )
+        self._pending = (time.monotonic(), store.generation, found)
+        return found
 
     # ----- corpus changes ------------------------------------------------------------------------
     def update(self, rebuild: bool = False, on_progress: ProgressFn | None = None) -> IndexReport:

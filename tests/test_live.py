@@ -49,8 +49,12 @@ def test_an_index_of_another_model_is_not_swapped_in(engine: Engine, corpus: Pat
     assert "could not be loaded" in caplog.text
 
 
-def test_corpus_files_not_indexed_yet_are_listed(engine: Engine, corpus: Path):
+def test_corpus_files_not_indexed_yet_are_listed(engine: Engine, corpus: Path, monkeypatch):
     assert engine.pending_changes() == ()
+    (corpus / "early.txt").write_text(CANNES, encoding="utf-8")
+    assert engine.pending_changes() == ()  # the folder was scanned less than FOLLOW_S ago
+    (corpus / "early.txt").unlink()
+    monkeypatch.setattr(Engine, "FOLLOW_S", 0.0)
     (corpus / "cannes.txt").write_text(CANNES, encoding="utf-8")  # new
     meteo = corpus / "meteo.md"  # changed
     meteo.write_text(meteo.read_text(encoding="utf-8") + "\nDu vent aussi.", encoding="utf-8")
