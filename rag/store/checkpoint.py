@@ -39,7 +39,6 @@ class Checkpoint:
     def __init__(self, index_dir: Path, model_id: str) -> None:
         key = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
         self.folder = Path(index_dir) / PARTIAL / key
-        self.model_id = model_id
         self._count = 0
 
     def load(self) -> dict[str, np.ndarray]:
