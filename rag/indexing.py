@@ -41,7 +41,8 @@ BATCH = 64  # sentences per embedder call: progress is reported after each
 @dataclass(frozen=True)
 class IndexReport:
     """What an update did. ``chunks_indexed`` counts the chunks of new or changed documents,
-    ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors),
+    ``sentences_embedded`` the texts sent to the embedder (unchanged sentences keep their vectors,
+    and a text is embedded once however many sentences hold it),
     ``sentences_resumed`` those whose vectors a stopped build had saved (``rag.store.checkpoint``).
     ``skipped`` lists files that could not be read, with the reason. ``vector_index`` is ``"flat"``
     (exact search) or ``"ivf"`` (a large store: see :meth:`rag.store.dense.DenseIndex.tune`)."""
@@ -208,7 +209,7 @@ def update_index(
             todo.append((doc, chunks, sentences))
         pending = [(doc, s) for doc, _, sentences in todo for s in sentences if s.id not in reuse]
         checkpoint = Checkpoint(index_dir, embedder.model_id)
-        fresh, resumed = _embed(embedder, pending, report, checkpoint)
+        fresh, resumed, embedded = _embed(embedder, pending, report, checkpoint, old)
         for doc, chunks, sentences in todo:
             vectors = [fresh[s.id] if s.id in fresh else reuse[s.id] for s in sentences]
             matrix = np.stack(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
@@ -230,7 +231,7 @@ def update_index(
         removed=removed,
         unchanged=counts["unchanged"],
         chunks_indexed=counts["chunks"],
-        sentences_embedded=len(pending) - resumed,
+        sentences_embedded=embedded,
         sentences_resumed=resumed,
         chunks_total=len(store.chunks),
         sentences_total=len(store.sentences),
@@ -272,23 +273,47 @@ def _embed(
     pending: Sequence[tuple[Document, Sentence]],
     report: ProgressFn,
     checkpoint: Checkpoint,
-) -> tuple[dict[str, np.ndarray], int]:
-    """Vectors for the ``pending`` sentences: those a stopped build saved in ``checkpoint`` (how
-    many is the second value), and the rest embedded a batch at a time, each batch saved there as
-    soon as it is done."""
+    old: Store | None = None,
+) -> tuple[dict[str, np.ndarray], int, int]:
+    """Vectors for the ``pending`` sentences, and how many were resumed and how many texts were
+    embedded: those a stopped build saved in ``checkpoint`` are taken back; a text (with its title)
+    is embedded once however many sentences hold it (copies, boilerplate), and not at all when the
+    ``old`` index holds it under another id; the rest goes to the embedder a batch at a time, each
+    batch saved in ``checkpoint`` as soon as it is done."""
     saved = checkpoint.load()
     out = {s.id: saved[s.id] for _, s in pending if s.id in saved}
-    todo = [(doc, s) for doc, s in pending if s.id not in out]
-    total = len(todo)
     resumed = len(out)
     if resumed:
         log.info("resuming a stopped build: %d sentences were already embedded", resumed)
+    by_text: dict[str, list[str]] = {}  # text as embedded -> the sentences holding it
+    for doc, s in pending:
+        if s.id not in out:
+            by_text.setdefault(with_title(doc, doc.text[s.start : s.end]), []).append(s.id)
+    for text, vector in _vectors_by_text(old, set(by_text)).items():
+        out.update((sid, vector) for sid in by_text.pop(text))
+    texts = list(by_text)
+    total = len(texts)
     report(Progress("embed", 0, total, f"embedding {total} sentences"))
     for i in range(0, total, BATCH):
-        batch = todo[i : i + BATCH]
-        vectors = embedder.embed_passages([with_title(doc, doc.text[s.start : s.end]) for doc, s in batch])
-        checkpoint.save([s.id for _, s in batch], vectors)
-        for (_, sentence), vector in zip(batch, vectors, strict=True):
-            out[sentence.id] = vector
+        batch = texts[i : i + BATCH]
+        vectors = embedder.embed_passages(batch)
+        ids = [sid for text in batch for sid in by_text[text]]
+        rows = [vector for text, vector in zip(batch, vectors, strict=True) for _ in by_text[text]]
+        checkpoint.save(ids, np.stack(rows))
+        out.update(zip(ids, rows, strict=True))
         report(Progress("embed", min(i + BATCH, total), total))
-    return out, resumed
+    return out, resumed, total
+
+
+def _vectors_by_text(old: Store | None, texts: set[str]) -> dict[str, np.ndarray]:
+    """The vectors the ``old`` index holds for any of these texts (as embedded), by text."""
+    if old is None or not texts:
+        return {}
+    found: dict[str, str] = {}
+    for doc in old.documents.values():
+        for s in old.doc_sentences(doc.id):
+            text = with_title(doc, doc.text[s.start : s.end])
+            if text in texts:
+                found.setdefault(text, s.id)
+    vectors = old.vectors_of(found.values())
+    return {text: vectors[sid] for text, sid in found.items() if sid in vectors}

@@ -173,3 +173,20 @@ def test_a_corpus_over_ivf_min_is_searched_by_inverted_file_and_updates_keep_its
     for sentence in second.doc_sentences("new.txt"):  # the added vectors are searchable
         top = second.search_dense(second.vectors_of([sentence.id])[sentence.id], 1)[0][0]
         assert second.chunks[top].doc_id == "new.txt"
+
+
+def test_a_text_is_embedded_once_however_many_articles_hold_it(tmp_path: Path, embedder: HashEmbedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    dispatch = "Dépêche\nLe port de Brest accueille un voilier géant. Les quais sont pleins."
+    (corpus / "a.txt").write_text(dispatch, encoding="utf-8")
+    (corpus / "b.txt").write_text(dispatch, encoding="utf-8")  # the same dispatch, another file
+    first = update_index(corpus, tmp_path / "index", embedder)
+    assert first.sentences_total == 6 and first.sentences_embedded == embedder.calls == 3
+    (corpus / "c.txt").write_text(dispatch + " Une phrase de plus.", encoding="utf-8")  # a third copy
+    calls = embedder.calls
+    second = update_index(corpus, tmp_path / "index", embedder)
+    assert second.sentences_embedded == embedder.calls - calls == 1  # only the new sentence
+    store = Store.load(tmp_path / "index")
+    a, c = store.doc_sentences("a.txt"), store.doc_sentences("c.txt")
+    assert (store.sentence_matrix([s.id for s in a]) == store.sentence_matrix([s.id for s in c[:3]])).all()
