@@ -25,12 +25,13 @@ import numpy as np
 
 from .chunking import Chunker
 from .config import IVF_MIN_VECTORS
-from .corpus import Skipped, load_corpus
+from .corpus import LoadResult, Skipped, load_corpus
 from .corpus.changes import FileResult
 from .embedders.base import Embedder
-from .errors import IndexMismatchError, IndexNotFoundError
-from .store import Store
+from .errors import IndexMismatchError, IndexNotFoundError, RagError
+from .store import FORMAT_VERSION, Store, read_manifest
 from .store.checkpoint import Checkpoint
+from .store.disk import relink_generation
 from .text import LexicalAnalyzer
 from .types import Chunk, Document, Progress, ProgressFn, Sentence
 
@@ -184,13 +185,36 @@ def update_index(
     loaded = load_corpus(corpus_dir)
     report(Progress("load", 1, 1, f"{len(loaded.documents)} documents"))
     with _locked(index_dir, report) as report:
+        same = None if rebuild else _nothing_changed(index_dir, embedder, chunker, loaded, ivf_min)
+        if same is not None:  # the index stays as it is: only what it knows of the corpus is renewed
+            corpus = _corpus_record(loaded, read_at)
+            relink_generation(index_dir, {**same, "corpus": corpus})
+            Checkpoint(index_dir, embedder.model_id).clear()  # what a stopped build left is not needed
+            report(Progress("save", 1, 1, "nothing changed"))
+            counts = same["counts"]
+            return IndexReport(
+                added=0,
+                updated=0,
+                removed=0,
+                unchanged=len(loaded.documents),
+                chunks_indexed=0,
+                sentences_embedded=0,
+                chunks_total=int(counts["chunks"]),
+                sentences_total=int(counts["sentences"]),
+                documents_total=int(counts["documents"]),
+                seconds=round(time.perf_counter() - started, 3),
+                skipped=loaded.skipped,
+                index_dir=str(index_dir),
+                vector_index=str((same.get("vectors") or {}).get("index", "flat")),
+            )
         old = None if rebuild else _load_existing(index_dir, embedder)
         if old is not None and old.chunker != chunker.settings():
             log.info("chunker settings changed: re-chunking every document")
         store = Store(embedder.model_id, embedder.dim, chunker.settings())
-        store.corpus_read_at = read_at
-        store.corpus_files = tuple(sorted({*loaded.files.values(), *(s.path for s in loaded.skipped)}))
-        store.document_files = dict(loaded.files)
+        corpus = _corpus_record(loaded, read_at)
+        store.corpus_read_at = corpus["read_at"]
+        store.corpus_files = tuple(corpus["files"])
+        store.document_files = dict(corpus["documents"])
         reuse = old.vectors_of(old.sentences) if old is not None else {}
         old_terms = old.terms if old is not None else {}
         rechunk_all = old is None or old.chunker != chunker.settings()
@@ -252,6 +276,39 @@ def _progress(on_progress: ProgressFn | None) -> ProgressFn:
             on_progress(event)
 
     return report
+
+
+def _corpus_record(loaded: LoadResult, read_at: float) -> dict[str, Any]:
+    """What the manifest keeps of the corpus a build read (see ``Engine.pending_changes``)."""
+    return {
+        "read_at": read_at,
+        "files": sorted({*loaded.files.values(), *(s.path for s in loaded.skipped)}),
+        "documents": dict(loaded.files),
+    }
+
+
+def _nothing_changed(
+    index_dir: Path, embedder: Embedder, chunker: Chunker, loaded: LoadResult, ivf_min: int
+) -> dict[str, Any] | None:
+    """The live manifest when the index already holds exactly ``loaded``'s documents, built by this
+    embedder and chunker with the vector index ``ivf_min`` asks for; else None (then the index is
+    loaded and compared in full, and any mismatch reported there)."""
+    try:
+        manifest = read_manifest(index_dir)
+        embedded = manifest["embedder"]
+        counts = manifest["counts"]
+        kind = (manifest.get("vectors") or {}).get("index", "flat")
+        same = (
+            manifest.get("format_version") == FORMAT_VERSION
+            and embedded == {"model_id": embedder.model_id, "dim": embedder.dim}
+            and manifest.get("chunker") == chunker.settings()
+            and manifest.get("documents") == {d.id: d.content_hash for d in loaded.documents}
+            and (kind == "ivf") == (0 < ivf_min <= int(counts["sentences"]))
+            and bool(manifest.get("files"))  # (an index saved before checksums is saved anew)
+        )
+    except (RagError, KeyError, TypeError, ValueError):
+        return None
+    return manifest if same else None
 
 
 def _load_existing(index_dir: Path, embedder: Embedder) -> Store | None:

@@ -190,3 +190,29 @@ def test_a_text_is_embedded_once_however_many_articles_hold_it(tmp_path: Path, e
     store = Store.load(tmp_path / "index")
     a, c = store.doc_sentences("a.txt"), store.doc_sentences("c.txt")
     assert (store.sentence_matrix([s.id for s in a]) == store.sentence_matrix([s.id for s in c[:3]])).all()
+
+
+def test_an_update_that_changes_nothing_relinks_the_index_and_renews_its_corpus_record(
+    corpus: Path, index_dir: Path, embedder: HashEmbedder
+):
+    import os
+
+    from rag import Engine
+    from rag.store import current_generation, read_manifest
+
+    update_index(corpus, index_dir, embedder)
+    engine = Engine.open(index_dir, corpus_dir=corpus, embedder=embedder)
+    before, first = current_generation(index_dir), read_manifest(index_dir)
+    inode = (before / "vectors.faiss").stat().st_ino
+    touched = corpus / "sport.txt"  # saved again with the same text: pending until the next update
+    os.utime(touched, (first["corpus"]["read_at"] + 0.001, first["corpus"]["read_at"] + 0.001))
+    assert engine.pending_changes() == ("sport.txt",)
+    calls = embedder.calls
+    report = update_index(corpus, index_dir, embedder)
+    after, second = current_generation(index_dir), read_manifest(index_dir)
+    assert (report.unchanged, report.sentences_embedded, embedder.calls) == (3, 0, calls)
+    assert report.chunks_total == first["counts"]["chunks"] and after != before
+    assert (after / "vectors.faiss").stat().st_ino == inode  # the same file, linked: nothing rewritten
+    assert second["corpus"]["read_at"] > first["corpus"]["read_at"] and second["files"] == first["files"]
+    engine.refresh()
+    assert engine.pending_changes() == () and len(engine.store.documents) == 3

@@ -97,6 +97,26 @@ def write_generation(root: Path, write: Callable[[Path], None]) -> Path:
     return root / name
 
 
+def relink_generation(root: Path, manifest: dict[str, Any]) -> Path:
+    """A new live generation holding the live one's files (hard links: no copy, generations are
+    never changed in place) under another ``manifest``; for an update that changed nothing but
+    what the manifest says of the corpus. Returns its folder."""
+    current = current_generation(root)
+
+    def write(folder: Path) -> None:
+        for path in current.rglob("*"):
+            if path.is_file() and path.name != "manifest.json":
+                target = folder / path.relative_to(current)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(path, target)
+        write_json(folder / "manifest.json", manifest)
+
+    return write_generation(root, write)
+
+
 def write_json(path: Path, obj: Any) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=1)
