@@ -289,7 +289,21 @@ def test_an_oversized_request_is_refused_before_it_is_read(client, url: str):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request)
     assert error.value.code == 413
-    assert f"the request has {len(body)} bytes, over the limit of 1048576" in error.value.read().decode()
+    assert (
+        f"the request has {len(body)} bytes or more, over the limit of 1048576" in error.value.read().decode()
+    )
+    # the same body sent in chunks, without a length
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    connection.request("POST", "/gradio_api/queue/join", body=chunks, encode_chunked=True, headers=headers)
+    response = connection.getresponse()
+    assert response.status == 413 and b"over the limit of 1048576" in response.read()
+    connection.close()
     assert client.predict("Quel est l'enjeu pour Washington ?", 5, api_name="/ask")["citations"]
 
 

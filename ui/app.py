@@ -502,8 +502,9 @@ MAX_REQUEST_BYTES = 1024 * 1024  # a question and 20 history items of 2,000 char
 
 class RequestLimit:
     """ASGI middleware: a request body over :data:`MAX_REQUEST_BYTES` (file uploads aside, which
-    have their own limit) is answered 413 with a one-line message; its bytes are read and dropped as
-    they come (never kept or parsed), so that the client gets the answer rather than a broken pipe."""
+    have their own limit) is answered 413 with a one-line message. Its bytes are read and dropped as
+    they come (never kept or parsed), so that the client gets the answer rather than a broken pipe;
+    a body sent without a length (chunked) is read up to the limit before the app sees it."""
 
     def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -512,18 +513,42 @@ class RequestLimit:
         if scope["type"] != "http" or scope.get("path", "").endswith("/upload"):
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
-        size = int(length) if length.isdigit() else 0
-        if size <= self.limit:
-            await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None and length.isdigit():
+            if int(length) <= self.limit:
+                await self.app(scope, receive, send)
+            else:
+                await self._refuse(scope, receive, send, int(length), more=True)
             return
-        log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
-        while True:  # drain what the client sends, a chunk at a time
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body"):
-                break
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size, more = size + len(chunks[-1]), bool(message.get("more_body"))
+            if size > self.limit:
+                await self._refuse(scope, receive, send, size, more)
+                return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any, size: int, more: bool) -> None:
+        log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
+        while more:  # drain what the client still sends, a chunk at a time
+            message = await receive()
+            more = message["type"] == "http.request" and bool(message.get("more_body"))
         body = (
-            f'{{"error": "the request has {size} bytes, over the limit of {self.limit}: send a '
+            f'{{"error": "the request has {size} bytes or more, over the limit of {self.limit}: send a '
             f'shorter question or history"}}'
         ).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
