@@ -46,7 +46,7 @@ def free_port() -> int:
 def serving(app: Any, **options: Any) -> Iterator[str]:
     """Launch a Gradio app of ui.app on a free local port; yields its URL, closes it after.
     ``options`` go to ``launch_app`` (e.g. ``auth``)."""
-    from ui.app import launch_app
+    from ui.serving import launch_app
 
     port = free_port()
     launch_app(app, port=port, prevent_thread_lock=True, quiet=True, **options)

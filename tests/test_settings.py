@@ -117,7 +117,7 @@ def test_the_cache_folder_is_found_when_settings_are_made_not_at_import(
 
 def test_importing_everything_changes_no_environment_variable():
     code = (
-        "import os; before = dict(os.environ); import rag, rag.evaluation, ui.cli, ui.app; "
+        "import os; before = dict(os.environ); import rag, rag.evaluation, ui.cli, ui.app, ui.serving; "
         "from rag.embedders import registry, openvino, sbert; "
         "print(sorted(set(os.environ.items()) ^ set(before.items())))"
     )

@@ -16,9 +16,10 @@ gradio_client = pytest.importorskip("gradio_client")
 
 from rag import Answer, Citation, Document, Engine, RagError, SettingsError  # noqa: E402
 from rag.embedders import HashEmbedder  # noqa: E402
-from ui.app import announce, build_app, check_exposure, serve  # noqa: E402
+from ui.app import build_app  # noqa: E402
 from ui.cli import main  # noqa: E402
 from ui.handlers import answer_stream  # noqa: E402
+from ui.serving import announce, check_exposure, serve  # noqa: E402
 
 pytestmark = [  # raised inside gradio's queue, not by this project
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),

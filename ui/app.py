@@ -1,9 +1,8 @@
-"""The Gradio web chat over a shared :class:`rag.Engine`: the page's layout, and serving it.
+"""The Gradio web chat over a shared :class:`rag.Engine`: the page's layout and its wiring.
 
-``serve(engine, host, port)`` (used by ``rag serve``) prints the address and blocks;
-``build_app(engine)`` returns the :class:`gradio.Blocks` (queue enabled) and ``launch_app(app, …)``
-starts it with the page's CSS and upload limit (tests use it with ``prevent_thread_lock=True``).
-What each event does is in :mod:`ui.handlers`, all markup in :mod:`ui.render`.
+``build_app(engine)`` returns the :class:`gradio.Blocks` (queue enabled); serving it (limits,
+login, ``serve``) is :mod:`ui.serving`, its CSS and scripts :mod:`ui.assets`. What each event does
+is in :mod:`ui.handlers`, all markup in :mod:`ui.render`, its words in :mod:`ui.words`.
 
 The app has two tabs. *Chat*: questions in French or English, answers streamed sentence by sentence
 with ``[n]`` markers, the search query used, and source cards (title, date, file, passage with the
@@ -17,141 +16,23 @@ The question function is also the API endpoint ``/ask``
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
-from rag import Engine, RagError, SettingsError
+from rag import Engine
 
 from . import render
+from .assets import ARTICLE_JS, CHAT_JS
 from .handlers import Components, Handlers
 from .words import page_language, words
 
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 8  # questions answered at once (the engine is safe for concurrent questions)
-SERVING = ".serving.json"  # beside the index: which process serves it, and where
 POLL_S = 2.0  # the page looks for an index built elsewhere and for corpus files not indexed this often
-
-CSS = """
-.rag-question { white-space: normal; }
-.rag-marker { color: var(--color-accent); font-weight: 600; margin-left: 1px; }
-.rag-query { font-size: .85em; opacity: .75; margin-top: .45em; }
-.rag-sources { margin-top: .6em; padding-top: .4em; border-top: 1px solid var(--border-color-primary); }
-.rag-sources-title { font-weight: 600; font-size: .9em; margin-bottom: .2em; }
-.rag-src { margin: .45em 0; padding: .35em .6em; border-left: 3px solid var(--color-accent);
-  background: var(--background-fill-secondary); border-radius: 4px; }
-.rag-related .rag-src { border-left-color: var(--border-color-primary); }
-.rag-src-head { font-size: .85em; }
-.rag-src-title { font-weight: 600; }
-.rag-src-file, .rag-docs code { font-family: var(--font-mono); font-size: .9em; }
-.rag-passage { font-size: .9em; margin-top: .2em; line-height: 1.45; }
-.rag-answer mark, .rag-article mark { background: #fde68a; color: #1f2937; padding: 0 .1em;
-  border-radius: 2px; }
-.rag-short { font-weight: 700; font-size: 1.08em; margin-bottom: .25em; }
-.rag-error { color: #b91c1c; font-weight: 500; }
-.rag-pending { opacity: .6; }
-.rag-article h3 { margin: 0 0 .2em 0; font-size: 1.05em; }
-.rag-article-meta { font-size: .85em; opacity: .75; margin-bottom: .5em; }
-.rag-article-body { max-height: 60vh; overflow-y: auto; line-height: 1.55; padding-right: .5em; }
-.rag-empty { opacity: .7; font-style: italic; }
-.rag-docs { width: 100%; border-collapse: collapse; font-size: .92em; }
-.rag-docs th, .rag-docs td { text-align: left; padding: .3em .5em;
-  border-bottom: 1px solid var(--border-color-primary); }
-.rag-num { text-align: right; }
-.rag-info { margin: .2em 0 .6em 0; }
-.rag-status-ok { color: #15803d; }
-.rag-status-warn { color: #92400e; }
-.rag-changes { margin: 0; padding-left: 1.2em; }
-.rag-change-refused { color: #b91c1c; }
-.rag-marker { cursor: pointer; }
-.rag-copy { cursor: pointer; font-size: .8em; opacity: .7; margin-left: .6em; text-decoration: underline; }
-.rag-copy-text, .rag-hidden { display: none !important; }
-#rag-docs { max-height: 65vh; overflow: auto; }
-.rag-docs td code { word-break: break-all; }
-@media (max-width: 640px) {  /* a phone: the question box and send button above the fold */
-  #rag-chat { height: 58vh !important; max-height: 58vh !important; }
-  #rag-title h2 { font-size: 1.1em; margin: 0; }
-  #rag-title p { display: none; }
-  #rag-docs { max-height: 50vh; }
-  .rag-docs th:nth-child(3), .rag-docs td:nth-child(3) { display: none; }
-}
-"""
-
-# Runs in the article panel: whenever its value changes, scroll the cited span into view.
-ARTICLE_JS = """
-const show = () => {
-  const mark = element.querySelector('mark#rag-cited');
-  const body = element.querySelector('.rag-article-body');
-  if (!mark || !body) return;
-  const offset = mark.getBoundingClientRect().top - body.getBoundingClientRect().top;
-  body.scrollTop += offset - body.clientHeight / 3;
-  // The page itself moves to the panel only when a person asked for this article (a source or a
-  // marker clicked), not when an answer opens its first source (on a phone that jumped away).
-  if (!element.querySelector('.rag-reveal')) return;
-  const r = body.getBoundingClientRect();
-  if (r.top < 0 || r.top > window.innerHeight) body.scrollIntoView({block: 'nearest'});
-};
-watch('value', () => requestAnimationFrame(() => requestAnimationFrame(show)));
-requestAnimationFrame(show);
-"""
-
-# Runs once in the page: keeps the start of the latest answer in view (the chat's own autoscroll,
-# off, went to the bottom of the source cards), and makes the answers' [n] markers and copy
-# buttons work (the chat's HTML is sanitised: no handlers in it, so they are delegated here).
-CHAT_JS = """
-const install = () => {
-const chat = document.querySelector('#rag-chat');
-if (!chat) { setTimeout(install, 100); return; }
-const scroller = (el) => {
-  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-    const y = getComputedStyle(p).overflowY;
-    if ((y === 'auto' || y === 'scroll') && p.scrollHeight > p.clientHeight) return p;
-  }
-  return null;
-};
-let pinned = 0;  // the number of the question kept at the top while its answer streams in
-new MutationObserver(() => {
-  const asked = chat.querySelectorAll('.rag-question');
-  if (asked.length === 0 || pinned < 0 && asked.length === -pinned) return;
-  const last = asked[asked.length - 1];
-  const box = scroller(last);
-  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-  const answers = chat.querySelectorAll('.rag-answer .rag-query, .rag-error');
-  pinned = answers.length >= asked.length ? -asked.length : asked.length;  // done: let go
-}).observe(chat, {childList: true, subtree: true, characterData: true});
-chat.addEventListener('click', (event) => {
-  const marker = event.target.closest('.rag-marker');
-  const answer = event.target.closest('.rag-answer');
-  const number = (el, prefix) => {
-    const c = [...el.classList].find((x) => x.startsWith(prefix));
-    return c ? c.slice(prefix.length) : null;
-  };
-  if (marker && answer && number(answer, 'rag-turn-') !== null) {
-    const box = document.querySelector('#rag-open textarea, #rag-open input');
-    // (a time stamp: clicking the same marker again is a change too)
-    box.value = number(answer, 'rag-turn-') + ':' + number(marker, 'rag-n-') + ':' + Date.now();
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    box.dispatchEvent(new Event('change', {bubbles: true}));
-    event.stopPropagation();
-  }
-  const copy = event.target.closest('.rag-copy');
-  if (copy && answer) {
-    const text = answer.querySelector('.rag-copy-text').textContent;
-    navigator.clipboard.writeText(text).then(() => { copy.textContent = '✓ copié (copied)'; });
-    event.stopPropagation();
-  }
-}, true);
-};
-install();
-"""
-
 
 WRITE_COMPONENTS = (
     "files",
@@ -495,139 +376,3 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
     )
     loaded.then(h.page_load, [c.lang], [c.shown, *corpus_outputs], **private)
     gr.api(h.api_ask, api_name="ask", concurrency_limit=CONCURRENCY)
-
-
-MAX_REQUEST_BYTES = 1024 * 1024  # a question and 20 history items of 2,000 characters fit many times
-
-
-class RequestLimit:
-    """ASGI middleware: a request body over :data:`MAX_REQUEST_BYTES` (file uploads aside, which
-    have their own limit) is answered 413 with a one-line message. Its bytes are read and dropped as
-    they come (never kept or parsed), so that the client gets the answer rather than a broken pipe;
-    a body sent without a length (chunked) is read up to the limit before the app sees it."""
-
-    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path", "").endswith("/upload"):
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or ()).get(b"content-length")
-        if length is not None and length.isdigit():
-            if int(length) <= self.limit:
-                await self.app(scope, receive, send)
-            else:
-                await self._refuse(scope, receive, send, int(length), more=True)
-            return
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            size, more = size + len(chunks[-1]), bool(message.get("more_body"))
-            if size > self.limit:
-                await self._refuse(scope, receive, send, size, more)
-                return
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Any, receive: Any, send: Any, size: int, more: bool) -> None:
-        log.warning("request refused: %d bytes to %s, over %d", size, scope.get("path"), self.limit)
-        while more:  # drain what the client still sends, a chunk at a time
-            message = await receive()
-            more = message["type"] == "http.request" and bool(message.get("more_body"))
-        body = (
-            f'{{"error": "the request has {size} bytes or more, over the limit of {self.limit}: send a '
-            f'shorter question or history"}}'
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any) -> Any:
-    """Start ``app`` with the page's CSS, upload and request limits; other ``kwargs`` go to
-    ``Blocks.launch``."""
-    from starlette.middleware import Middleware
-
-    options: dict[str, Any] = {
-        "server_name": host,
-        "server_port": port,
-        "css": CSS,
-        "max_file_size": 4 * Engine.MAX_UPLOAD_BYTES,  # bigger files are cut off by Gradio itself
-        "show_error": True,
-        "app_kwargs": {"middleware": [Middleware(RequestLimit)]},
-    }
-    options.update(kwargs)
-    return app.launch(**options)
-
-
-def _warm_up(engine: Engine) -> None:
-    try:
-        engine.warm_up()
-    except Exception:  # a broken model shows up, with its message, on the first question instead
-        log.warning("warming up the engine failed", exc_info=True)
-
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def check_exposure(host: str, logins: Sequence[tuple[str, str]], read_only: bool) -> None:
-    """Refuse to serve the page's write actions (upload, removal) beyond this machine without a
-    login: a :class:`SettingsError` saying how to set one, or to serve read-only."""
-    if host in LOCAL_HOSTS or host.startswith("127.") or logins or read_only:
-        return
-    raise SettingsError(
-        f"--host {host} would let anyone who can reach this machine upload and remove articles: set a "
-        "login (--auth user:password, --auth-file FILE, or RAG_AUTH / RAG_AUTH_FILE), or serve without "
-        "the write actions (--read-only)"
-    )
-
-
-def serve(
-    engine: Engine,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    logins: Sequence[tuple[str, str]] = (),
-    read_only: bool = False,
-) -> None:
-    """Serve the web chat until interrupted: prints the address, then blocks. ``logins``: the
-    (user, password) pairs the page asks for (none: no login); see :func:`check_exposure`."""
-    check_exposure(host, logins, read_only)
-    app = build_app(engine, read_only=read_only)
-    try:
-        launch_app(app, host=host, port=port, prevent_thread_lock=True, quiet=True, auth=list(logins) or None)
-    except OSError as exc:
-        raise RagError(f"cannot serve on {host}:{port} ({exc}): choose another --port") from None
-    url = f"http://{host}:{app.server_port or port}"
-    print(f"rag web chat: {url}  (Ctrl-C to stop)", flush=True)
-    # The page is up; the model loads now instead of during the first question (3.5 s on 2 cores).
-    threading.Thread(target=_warm_up, args=(engine,), name="rag-warm-up", daemon=True).start()
-    announced = announce(engine.settings.index_dir, url, bool(logins))
-    try:
-        app.block_thread()
-    finally:
-        announced.unlink(missing_ok=True)
-        app.close()
-
-
-def announce(index_dir: Path, url: str, login: bool) -> Path:
-    """Say, beside the index, that this process serves it at ``url``: ``rag ask`` then asks it
-    instead of loading the model itself (see ``ui.cli.served_answer``). Returns the file written."""
-    path = Path(index_dir) / SERVING
-    row = {"pid": os.getpid(), "url": url.replace("0.0.0.0", "127.0.0.1"), "login": login}
-    tmp = path.with_name(f"{SERVING}.{os.getpid()}")
-    tmp.write_text(json.dumps(row), encoding="utf-8")
-    os.replace(tmp, path)
-    return path

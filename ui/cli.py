@@ -1,7 +1,7 @@
 """The ``rag`` command: index, add, remove, restore, ask, chat, serve, eval.
 
 The command line is the one layer that sees both the library (``rag``, its public names) and the
-web app (``ui.app``, imported only by ``rag serve``). Every :class:`RagError` becomes a one-line
+web app (``ui.serving``, imported only by ``rag serve``). Every :class:`RagError` becomes a one-line
 message on stderr and exit status 2. Progress bars are drawn here (on a terminal), never in the
 library, which only reports :class:`~rag.Progress` events.
 """
@@ -206,7 +206,7 @@ def served_answer(
     """The answer from a ``rag serve`` running on the same index on this machine (it has the model
     loaded: 0.4 s instead of 2.6 s), or None when there is none or it cannot be reached. An error
     the server gives about the question is raised as a :class:`RagError`."""
-    path = Path(settings.index_dir) / ".serving.json"  # written by ui.app.announce
+    path = Path(settings.index_dir) / ".serving.json"  # written by ui.serving.announce
     try:
         row = json.loads(path.read_text(encoding="utf-8"))
         os.kill(int(row["pid"]), 0)  # still running?
@@ -261,7 +261,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        from ui.app import check_exposure, serve
+        from ui.serving import check_exposure, serve
     except ImportError:
         print("the web UI is not available here; starting the terminal chat instead", file=sys.stderr)
         return cmd_chat(args)

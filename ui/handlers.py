@@ -171,7 +171,7 @@ class Handlers:
         return self._article_for(cited[int(index)], reveal=True, lang=lang)
 
     def open_marker(self, clicked: str, turns: list[Any], lang: str = "fr") -> tuple[Any, Any, Any]:
-        """A ``[n]`` marker clicked in an answer (``"turn:n:time"``, sent by ``ui.app.CHAT_JS``):
+        """A ``[n]`` marker clicked in an answer (``"turn:n:time"``, sent by ``ui.assets.CHAT_JS``):
         that answer's sources, citation ``n`` picked and its article opened."""
         turn_text, _, rest = str(clicked or "").partition(":")
         number = rest.partition(":")[0]

@@ -280,7 +280,7 @@ def article_html(
     lang: str = "fr",
 ) -> str:
     """The whole article, escaped, with ``[start, end)`` in ``<mark id="rag-cited">``. ``reveal``:
-    a person asked for it, so the page scrolls to it (``ui.app.ARTICLE_JS``). ``lang``: the page's
+    a person asked for it, so the page scrolls to it (``ui.assets.ARTICLE_JS``). ``lang``: the page's
     language, for the empty panel."""
     if not doc:
         return f'<div class="rag-article rag-empty">{escape(words(lang)["no_article"])}</div>'
