@@ -4,5 +4,6 @@
 words in French and English; ``ui.handlers`` what the page's events do; ``ui.app`` builds the Gradio
 app (``build_app(engine)``), with its CSS and scripts in ``ui.assets``; ``ui.serving`` serves it
 (``serve(engine, host, port)``: limits, login, the file ``rag ask`` looks for); ``ui.cli`` is the
-``rag`` command, the one layer that sees both the library and the app. Importing this package imports neither Gradio nor rag.
+``rag`` command, the one layer that sees both the library and the app. Importing this package
+imports neither Gradio nor rag.
 """
