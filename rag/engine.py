@@ -344,7 +344,10 @@ class Engine:
         goes to the trash; a file identical to the one of its name is left unchanged.
         """
         with self._write_lock:
-            results = CorpusFolder(self.settings.corpus_dir).add(files, names, replace=replace)
+            # The index knows which file holds each document it has (an index saved before it
+            # recorded that: the folder is read instead), so the corpus is not read twice.
+            owners = self._store.document_files or None
+            results = CorpusFolder(self.settings.corpus_dir).add(files, names, replace=replace, owners=owners)
             return self._changed(results, on_progress)
 
     def remove_document(self, doc_id: str, on_progress: ProgressFn | None = None) -> CorpusChange:

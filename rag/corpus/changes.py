@@ -83,13 +83,19 @@ class CorpusFolder:
 
     # ----- uploads -------------------------------------------------------------------------------
     def add(
-        self, files: Sequence[str | Path], names: Sequence[str] | None = None, replace: bool = False
+        self,
+        files: Sequence[str | Path],
+        names: Sequence[str] | None = None,
+        replace: bool = False,
+        owners: Mapping[str, str] | None = None,
     ) -> list[FileResult]:
-        """Copy ``files`` in under their safe ``names`` (default: their own), one result each."""
+        """Copy ``files`` in under their safe ``names`` (default: their own), one result each.
+        ``owners``: the file holding each document id (an index records it); without it the folder
+        is read to find out."""
         if names is not None and len(names) != len(files):
             raise CorpusError(f"{len(files)} files but {len(names)} names: give one name per file")
         self.root.mkdir(parents=True, exist_ok=True)
-        owners = dict(load_corpus(self.root).files)  # document id -> the file holding it
+        owners = dict(load_corpus(self.root).files if owners is None else owners)
         taken: set[str] = set()  # names given to earlier files of this batch
         results = []
         for i, file in enumerate(files):
