@@ -114,6 +114,16 @@ def _flag(name: str, value: Any) -> bool:
     raise _error(name, value, "is not a yes/no value: use 1 or 0")
 
 
+TIME_REFERENCES = ("newest", "today")
+
+
+def _time_reference(name: str, value: Any) -> str:
+    reference = _text(name, value)
+    if reference not in TIME_REFERENCES:
+        raise _error(name, reference, "is not a time reference: use newest (the newest article) or today")
+    return reference
+
+
 def _backend(name: str, value: Any) -> str:
     backend = _text(name, value)
     if backend not in BACKENDS:
@@ -137,6 +147,7 @@ _SPECS: dict[str, _Spec] = {
     "auth": _Spec("RAG_AUTH", "--auth", _login),
     "auth_file": _Spec("RAG_AUTH_FILE", "--auth-file", _login_file),
     "read_only": _Spec("RAG_READ_ONLY", "--read-only", _flag),
+    "time_reference": _Spec("RAG_TIME_REFERENCE", "--today", _time_reference),
 }
 
 
@@ -164,6 +175,8 @@ class Settings:
     auth: str | None = field(default=None, repr=False)  # "user:password" for the web chat's login
     auth_file: Path | None = None  # a file of "user:password" lines
     read_only: bool = False  # the web chat without upload, removal or restore
+    # "last week" in a question: the week before the newest article ("newest"), or before "today"
+    time_reference: str = "newest"
 
     def __post_init__(self) -> None:
         for f in fields(self):

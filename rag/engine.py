@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from .chunking import Chunker
-from .composer import COMPOSERS, Composer, calibrations_for
+from .composer import COMPOSERS, Composer, calibrations_for, messages
+from .composer.copies import with_copies
 from .config import MAX_K, Settings
 from .corpus import suffixes
 from .corpus.changes import MAX_UPLOAD_BYTES, CorpusFolder, FileResult, TrashEntry
@@ -38,6 +39,7 @@ from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError, RagError
 from .indexing import CorpusChange, IndexReport, update_index
+from .periods import question_period
 from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_period, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store, current_generation
@@ -199,7 +201,12 @@ class Engine:
         a bad one is a :class:`QuestionError` naming it, its value and what is allowed."""
         found = self.retrieve(question, k, history, since, until)
         answer = self.composer.compose(found.query, found.hits, found.store, found.vector)
-        return replace(answer, since=found.query.since, until=found.query.until)
+        answer = with_copies(answer, found.store)
+        query = found.query
+        if query.since or query.until:  # the answer says the period it searched
+            opening = messages.period_sentence(answer.language, query.since, query.until)
+            answer = replace(answer, text=f"{opening}\n{answer.text}")
+        return replace(answer, since=query.since, until=query.until)
 
     def retrieve(
         self,
@@ -218,10 +225,25 @@ class Engine:
         if time.monotonic() - self._checked_at >= self.FOLLOW_S:
             self.refresh()
         store = self._store  # one snapshot for the whole question
-        query = self.questions.analyse(question, history, *period)
+        said = ""
+        if not any(period):  # a period given as an argument wins over the question's words
+            found = question_period(question, *self.reference_dates(store))
+            if found is not None:
+                period, said = (found.since, found.until), found.words
+        query = self.questions.analyse(question, history, *period, period_words=said)
         vector = self.embedder.embed_queries([query.text])[0]
         hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
         return Retrieval(query, vector, tuple(hits), store)
+
+    def reference_dates(self, store: Store | None = None) -> tuple[str, str]:
+        """(reference, oldest): the date a question's "last week" is counted from (the newest
+        article's, or today's with ``time_reference="today"``) and the oldest article's; ``""`` for
+        a corpus without dates."""
+        dates = [d.date[:10] for d in (store or self._store).documents.values() if d.date]
+        if not dates:
+            return "", ""
+        reference = date.today().isoformat() if self.settings.time_reference == "today" else max(dates)
+        return reference, min(dates)
 
     def warm_up(self) -> None:
         """Load the model and build the in-memory lexical indexes now rather than on the first

@@ -246,6 +246,8 @@ def update_index(
         removed = len(set(old.documents) - {d.id for d in loaded.documents}) if old is not None else 0
         report(Progress("save", 0, 1, "saving the index"))
         store.tune(ivf_min, like=old)
+        groups = store.group_copies(like=old)
+        log.info("%d groups of near-duplicate documents", groups)
         store.save(index_dir)
         checkpoint.clear()
         report(Progress("save", 1, 1, "saved"))
@@ -304,7 +306,7 @@ def _nothing_changed(
             and manifest.get("chunker") == chunker.settings()
             and manifest.get("documents") == {d.id: d.content_hash for d in loaded.documents}
             and (kind == "ivf") == (0 < ivf_min <= int(counts["sentences"]))
-            and bool(manifest.get("files"))  # (an index saved before checksums is saved anew)
+            and "copies.npz" in (manifest.get("files") or {})  # (saved before checksums or copies: anew)
         )
     except (RagError, KeyError, TypeError, ValueError):
         return None

@@ -27,6 +27,16 @@ FOLLOW_UP_MAX_WORDS = 3
 _FOLLOW_UP_START = re.compile(
     r"^\s*(et|mais|aussi|puis|and|what about|how about|who else|also|but)\b", re.IGNORECASE
 )
+# "What's the latest on …": of the articles on the subject, the most recent are read first.
+_LATEST = re.compile(
+    r"\b(?:dernieres? (?:nouvelles|informations|infos|actualites|developpements|evolutions)|derniers "
+    r"(?:developpements|rebondissements)|ou en (?:est|sont)|quoi de neuf|latest|most recent|what'?s new)\b"
+)
+# "Que s'est-il passé avec …": a timeline, one sentence per date.
+_TIMELINE = re.compile(
+    r"^(?:que s'est[- ]il passe|qu'est[- ]ce qui s'est passe|what happened|what has happened|"
+    r"chronologie|timeline)\b"
+)
 # Names (capitalised words) and numbers; those opening the question are left out.
 _ENTITY = re.compile(r"(?<![\w'])(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")
 
@@ -53,6 +63,9 @@ class Query:
     numbers: tuple[str, ...]
     since: str = ""  # the period searched, ISO dates (both included); "" for no bound
     until: str = ""
+    latest: bool = False  # the question asks for the latest news: recent articles first
+    timeline: bool = False  # "what happened with …": answered as one sentence per date
+    period_words: str = ""  # the question's words that set the period ("la semaine dernière")
 
 
 class QuestionAnalyzer:
@@ -61,25 +74,44 @@ class QuestionAnalyzer:
     def __init__(self, lexical: LexicalAnalyzer | None = None) -> None:
         self.lexical = lexical or LexicalAnalyzer()
 
-    def analyse(self, question: str, history: Sequence[str] = (), since: str = "", until: str = "") -> Query:
+    def analyse(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        since: str = "",
+        until: str = "",
+        period_words: str = "",
+    ) -> Query:
         """The :class:`Query` for a checked question (see :func:`check_question`), the previous
-        questions of the conversation, and the period to search (checked by :func:`check_period`)."""
-        text = follow_up_query(question, history)
+        questions of the conversation, and the period to search (checked by :func:`check_period`;
+        ``period_words``: the question's words it comes from, if it does)."""
+        folded = fold(normalize(question))
+        # The words that set the period or ask for the latest are not the subject: not searched.
+        searched = _without(
+            question,
+            folded,
+            [_LATEST, re.compile(re.escape(fold(period_words)))] if period_words else [_LATEST],
+        )
+        text = follow_up_query(searched, history)
+        question_only = follow_up_query(searched, ())
         names, numbers = _entities(question)
-        same = text == question
+        same = text == question_only
         terms = tuple(self.lexical.tokens(text))
         return Query(
             question=question,
             text=text,
             language=detect_language(question),
             terms=terms,
-            question_terms=terms if same else tuple(self.lexical.tokens(question)),
+            question_terms=terms if same else tuple(self.lexical.tokens(question_only)),
             expected=expected_type(text),
             asked=asked_words(text),
             names=names,
             numbers=numbers,
             since=since,
             until=until,
+            latest=bool(_LATEST.search(folded)),
+            timeline=bool(_TIMELINE.match(folded)),
+            period_words=period_words,
         )
 
 
@@ -199,6 +231,19 @@ def follow_up_query(question: str, history: Sequence[str]) -> str:
     if len(words(question)) <= FOLLOW_UP_MAX_WORDS or _FOLLOW_UP_START.match(normalize(question)):
         return f"{previous[-1].strip()} {question}"
     return question
+
+
+def _without(question: str, folded: str, patterns: Sequence[re.Pattern[str]]) -> str:
+    """``question`` less the spans of ``folded`` (its folded form) that ``patterns`` match."""
+    text = normalize(question)
+    if len(text) != len(folded):  # (folding changed the length: offsets would not line up)
+        return question
+    for pattern in patterns:
+        for m in reversed(list(pattern.finditer(folded))):
+            text = text[: m.start()] + text[m.end() :]
+            folded = folded[: m.start()] + folded[m.end() :]
+    stripped = " ".join(text.split())
+    return stripped if has_words(stripped) else question
 
 
 def _entities(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

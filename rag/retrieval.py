@@ -38,6 +38,8 @@ class RetrievalSettings:
     dense_weight: float = 0.5  # for "minmax": the rest goes to BM25
     candidates: int = 200  # taken from each retriever before fusion
     document_weight: float = 0.5  # the BM25 of the chunk's whole document, added to the chunk's
+    copy_spread: int = 4  # with copy groups: k x this fused, so k remain once copies are dropped
+    latest_on_subject: float = 0.75  # "the latest on …": hits within this share of the best, newest first
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -76,6 +78,48 @@ def fuse(dense: Ranked, lexical: Ranked, k: int, settings: RetrievalSettings) ->
     return sorted(items, key=lambda item: (-item[1], item[0]))[:k]
 
 
+def recent_first(store: Store, fused: list[tuple[str, float]], on_subject: float) -> list[tuple[str, float]]:
+    """``fused`` with the chunks scoring within ``on_subject`` of the best (those on the subject)
+    ordered newest article first (undated last), then the rest as they were."""
+    if not fused:
+        return fused
+    bar = on_subject * fused[0][1]
+    near = [f for f in fused if f[1] >= bar]
+    near.sort(key=lambda f: store.documents[store.chunks[f[0]].doc_id].date, reverse=True)
+    return near + [f for f in fused if f[1] < bar]
+
+
+def one_per_story(
+    store: Store, fused: list[tuple[str, float]], k: int, latest: bool = False
+) -> list[tuple[str, float]]:
+    """The first ``k`` of ``fused`` (chunk id, score), keeping the chunks of one article per group
+    of copies: the group's preferred one (:meth:`rag.store.copies.CopyIndex.preferred`) when it is
+    among the candidates, else the best-ranked current version, else the best-ranked member."""
+    copies = store.copies
+    if not copies.group:
+        return fused[:k]
+    present: dict[int, list[str]] = {}  # group -> its members among the candidates, best first
+    for cid, _ in fused:
+        doc_id = store.chunks[cid].doc_id
+        group = copies.group.get(doc_id)
+        if group is not None and doc_id not in present.setdefault(group, []):
+            present[group].append(doc_id)
+    chosen = {}
+    for group, members in present.items():
+        preferred = copies.preferred(members[0], store.documents, latest)
+        current = [d for d in members if d not in copies.newer]
+        chosen[group] = preferred if preferred in members else (current or members)[0]
+    kept = []
+    for cid, score in fused:
+        doc_id = store.chunks[cid].doc_id
+        group = copies.group.get(doc_id)
+        if group is None or chosen[group] == doc_id:
+            kept.append((cid, score))
+            if len(kept) == k:
+                break
+    return kept
+
+
 class Retriever:
     """Finds the chunks of a store that best match a query: ``Retriever(store).search(query,
     vector, k)``, with the :class:`~rag.query.Query` from :class:`~rag.query.QuestionAnalyzer` and its
@@ -98,7 +142,12 @@ class Retriever:
             dense = self.store.search_dense(vector, n, only)
         if s.fusion != "dense":
             lexical = self.store.search_lexical(query.terms, n, s.document_weight, only)
-        fused = fuse(dense, lexical, k, s)
+        # Copies of one story would fill the k hits: more are fused, then one article per story kept.
+        wide = k * s.copy_spread if self.store.copies.group or query.latest else k
+        fused = fuse(dense, lexical, wide, s)
+        if query.latest:
+            fused = recent_first(self.store, fused, s.latest_on_subject)
+        fused = one_per_story(self.store, fused, k, query.latest)
         kept = {cid for cid, _ in fused}
         dense_at = {cid: (r, v) for r, (cid, v) in enumerate(dense, start=1) if cid in kept}
         lexical_at = {cid: (r, v) for r, (cid, v) in enumerate(lexical, start=1) if cid in kept}

@@ -102,7 +102,22 @@ class ShortAnswer:
     kind: str  # what the question asked for: "name", "place", "date", "number" or a measure
 
 
-REASONS = ("answered", "summary", "not_found", "detail_missing")
+@dataclass(frozen=True)
+class Copy:
+    """Another article carrying a cited story (:mod:`rag.store.copies`): ``of`` is the cited
+    document, ``relation`` is ``"copy"`` (the same dispatch elsewhere), ``"earlier version"`` (one
+    the cited article replaces) or ``"newer version"`` (one that replaces it)."""
+
+    of: str
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    url: str
+    relation: str
+
+
+REASONS = ("answered", "summary", "timeline", "not_found", "detail_missing")
 
 
 @dataclass(frozen=True)
@@ -114,9 +129,11 @@ class Answer:
     no sentence answers, ``abstained`` is true, ``citations`` is empty, ``related`` holds the closest
     passages and ``reason`` says why: ``"not_found"`` (nothing on the subject) or ``"detail_missing"``
     (the articles are on the subject but do not give what was asked). An answer has ``reason``
-    ``"answered"``, or ``"summary"`` for a question asking what an article is about. ``confidence`` is
+    ``"answered"``, ``"summary"`` for a question asking what an article is about, or ``"timeline"`` for
+    "what happened with …" over articles of several dates (one dated line per date). ``confidence`` is
     the answerability score the abstention decision used. ``query`` is the search query actually used
-    (it includes the previous turn for follow-ups).
+    (it includes the previous turn for follow-ups). ``copies`` lists, for each cited article, the
+    other articles carrying the same story (only one of them is cited; the text says how many).
     """
 
     question: str
@@ -132,6 +149,7 @@ class Answer:
     reason: str = "answered"
     since: str = ""  # the period searched (ISO dates, both included); "" for no bound
     until: str = ""
+    copies: tuple[Copy, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the schema of ``rag ask --json``, documented in the README)."""
@@ -159,6 +177,7 @@ class Answer:
             reason=data.get("reason", "answered"),
             since=data.get("since", ""),
             until=data.get("until", ""),
+            copies=tuple(Copy(**c) for c in data.get("copies") or ()),
         )
 
 

@@ -138,6 +138,6 @@ def test_ask_in_a_period(corpus: Path, index_dir: Path, capsys, monkeypatch):
     answer = json.loads(out)
     assert code == 0 and {h["chunk"]["doc_id"] for h in answer["hits"]} == {"meteo.md"}
     code, out, _ = run(["ask", "Quel temps fera-t-il à Lyon ?", *where, "--since", "2026-11-01"], capsys)
-    assert out.startswith("(articles depuis le 2026-11-01)\n")
+    assert out.startswith("Depuis le 1er novembre 2026 :\nIl pleuvra")  # the answer says its period first
     code, _, err = run(["ask", "Quel temps ?", *where, "--until", "demain"], capsys)
     assert code == 2 and "until='demain' is not a date" in err

@@ -28,6 +28,7 @@ VALID = {
     "port": ("8080", 8080),
     "auth": ("ana:s3cret", "ana:s3cret"),
     "read_only": ("1", True),
+    "time_reference": ("today", "today"),
     # "auth_file" needs a file: see the test
 }
 

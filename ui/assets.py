@@ -13,6 +13,8 @@ CSS = """
 .rag-src-title { font-weight: 600; }
 .rag-src-file, .rag-docs code { font-family: var(--font-mono); font-size: .9em; }
 .rag-passage { font-size: .9em; margin-top: .2em; line-height: 1.45; }
+.rag-period { font-size: .85em; opacity: .8; margin-bottom: .2em; }
+.rag-also { font-size: .8em; margin-top: .3em; opacity: .8; }
 .rag-answer mark, .rag-article mark { background: #fde68a; color: #1f2937; padding: 0 .1em;
   border-radius: 2px; }
 .rag-short { font-weight: 700; font-size: 1.08em; margin-bottom: .25em; }

@@ -30,7 +30,6 @@ from rag import (
     SettingsError,
     update_index,
 )
-from ui.words import period
 
 # Bars drawn per stage of the library's progress events: (label, unit).
 _BARS = {
@@ -81,6 +80,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         auth=getattr(args, "auth", None),
         auth_file=getattr(args, "auth_file", None),
         read_only=getattr(args, "read_only", None) or None,
+        time_reference=getattr(args, "time_reference", None),
     )
 
 
@@ -172,10 +172,8 @@ def _print_change(change: CorpusChange, as_json: bool) -> int:
 
 
 def format_answer(answer: Answer, width: int = 100) -> str:
-    lines = (
-        [f"({period(answer.since, answer.until, answer.language)})"] if answer.since or answer.until else []
-    )
-    lines += [textwrap.fill(line, width) for line in answer.text.split("\n")]  # the short answer first
+    # (the period searched, if any, then the short answer, then the quotes: each a line of the text)
+    lines = [textwrap.fill(line, width) for line in answer.text.split("\n")]
     cited = answer.related if answer.abstained else answer.citations
     if cited:
         lines.append("")
@@ -184,13 +182,25 @@ def format_answer(answer: Answer, width: int = 100) -> str:
             when = f", {c.date}" if c.date else ""
             lines.append(f"[{c.number}] {c.title}{when} ({c.source}, caractères {c.start}-{c.end})")
             lines.append(textwrap.indent(textwrap.fill(f"« {c.quote} »", width - 4), "    "))
+            for other in (
+                o for o in answer.copies if o.of == c.doc_id and c.number == _first(answer, c.doc_id)
+            ):
+                when = f", {other.date}" if other.date else ""
+                relation = f", {other.relation}" if other.relation != "copy" else ""
+                lines.append(f"    aussi : {other.title}{when} ({other.source}{relation})")
     return "\n".join(lines)
+
+
+def _first(answer: Answer, doc_id: str) -> int:
+    """The number of the first citation of a document (its copies are listed under it)."""
+    return next(c.number for c in answer.citations if c.doc_id == doc_id)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     period = {"since": args.since, "until": args.until}
-    answer = None if args.local else served_answer(settings, args.question, **period)
+    local = args.local or args.time_reference  # (a server counts time from its own setting)
+    answer = None if local else served_answer(settings, args.question, **period)
     if answer is None:
         answer = Engine.open(settings=settings).ask(args.question, **period)
     if args.json:
@@ -364,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    p.add_argument(
+        "--today",
+        action="store_const",
+        const="today",
+        dest="time_reference",
+        help='"last week" in the question counts from today, not the newest article (RAG_TIME_REFERENCE)',
+    )
     p.add_argument(
         "--local", action="store_true", help="answer in this process even when a rag serve runs on the index"
     )

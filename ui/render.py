@@ -157,18 +157,21 @@ def highlight_all(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
 
 
 def article_card_html(
-    citations: Sequence[Mapping[str, Any]], doc_text: str | None, chunks: Mapping[str, Mapping[str, Any]]
+    citations: Sequence[Mapping[str, Any]],
+    doc_text: str | None,
+    chunks: Mapping[str, Mapping[str, Any]],
+    footer: str = "",
 ) -> str:
     """One card for the citations of one article: their markers, title · date · file, then the
     passages around the quotes with every quote highlighted and numbered (passages that touch are
-    shown as one)."""
+    shown as one), then ``footer`` (HTML: the articles carrying the same story)."""
     first = citations[0]
     markers = " ".join(f"&#91;{int(c['number'])}&#93;" for c in citations)
     head = f'<div class="rag-src-head"><b>{markers}</b> {citation_meta(first)}</div>'
     verified = [c for c in citations if quote_matches(c, doc_text)]
     if doc_text is None or len(verified) < len(citations):  # the document changed: the quotes alone
         quotes = " … ".join(f"<mark>{escape_block(c['quote'])}</mark>" for c in citations)
-        return f'<div class="rag-src">{head}<div class="rag-passage">{quotes}</div></div>'
+        return f'<div class="rag-src">{head}<div class="rag-passage">{quotes}</div>{footer}</div>'
     windows: list[list[Any]] = []  # [lo, hi, [(start, end, number)]], merged where they touch
     for c in sorted(verified, key=lambda c: int(c["start"])):
         start, end = int(c["start"]), int(c["end"])
@@ -185,7 +188,7 @@ def article_card_html(
         passages.append(
             ("… " if doc_text[:lo].strip() else "") + body + (" …" if doc_text[hi:].strip() else "")
         )
-    return f'<div class="rag-src">{head}<div class="rag-passage">{"<br>".join(passages)}</div></div>'
+    return f'<div class="rag-src">{head}<div class="rag-passage">{"<br>".join(passages)}</div>{footer}</div>'
 
 
 def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: bool = True) -> str:
@@ -201,9 +204,26 @@ def sources_html(answer: Mapping[str, Any], texts: Mapping[str, str], heading: b
         by_doc.setdefault(c["doc_id"], []).append(c)
     w = words(answer.get("language"))
     title = w["related"] if abstained else w["sources"]
-    cards = "".join(article_card_html(group, texts.get(doc_id), chunks) for doc_id, group in by_doc.items())
+    also: dict[str, list[Mapping[str, Any]]] = {}
+    for c in answer.get("copies") or ():
+        also.setdefault(c["of"], []).append(c)
+    cards = "".join(
+        article_card_html(group, texts.get(doc_id), chunks, copies_html(also.get(doc_id, ()), w))
+        for doc_id, group in by_doc.items()
+    )
     head = f'<div class="rag-sources-title">{title}</div>' if heading else ""
     return f'<div class="rag-sources{" rag-related" if abstained else ""}">{head}{cards}</div>'
+
+
+def copies_html(copies: Sequence[Mapping[str, Any]], w: Mapping[str, Any]) -> str:
+    """The other articles carrying a card's story: "Also in: title · date · source, …"."""
+    if not copies:
+        return ""
+    items = []
+    for c in copies:
+        relation = w["relations"].get(c.get("relation"), "")
+        items.append(citation_meta(c) + (f" ({escape(relation)})" if relation else ""))
+    return f'<div class="rag-also">{escape(w["also_in"])} : {" ; ".join(items)}</div>'
 
 
 def message_html(
@@ -221,6 +241,9 @@ def message_html(
     if turn is not None:  # (the chat's sanitiser keeps classes only: no data- attributes)
         cls += f" rag-turn-{int(turn)}"
     parts = [f'<div class="{cls}">']
+    if done and text and (answer.get("since") or answer.get("until")) and "\n" in text:
+        opening, _, text = text.partition("\n")  # the period searched, said first
+        parts.append(f'<div class="rag-period">{escape_block(opening)}</div>')
     short = answer.get("short_answer")
     if short and text:  # the short answer is the text's first line: shown apart, in bold
         first, _, text = text.partition("\n")
@@ -260,6 +283,11 @@ def answer_as_text(answer: Mapping[str, Any]) -> str:
             str(x) for x in (c.get("title") or c.get("doc_id"), c.get("date"), c.get("source")) if x
         )
         lines.append(f"[{int(c['number'])}] {facts} : « {c['quote']} »")
+    for c in answer.get("copies") or ():
+        facts = ", ".join(
+            str(x) for x in (c.get("title") or c.get("doc_id"), c.get("date"), c.get("source")) if x
+        )
+        lines.append(f"    = {facts}")
     return "\n".join(lines)
 
 

@@ -91,6 +91,12 @@ _FR = {
     # an answer's bubble (in the question's language)
     "sources": "Sources",
     "related": "Passages proches",
+    "also_in": "Aussi dans",
+    "relations": {
+        "copy": "",
+        "earlier version": "version antérieure",
+        "newer version": "version plus récente",
+    },
     "query": "Recherche : « {query} »",
     "copy": "Copier",
     "copied": "✓ copié",
@@ -170,6 +176,8 @@ _EN = {
     "ignored": "⚠ skipped {path}: {reason}",
     "sources": "Sources",
     "related": "Related passages",
+    "also_in": "Also in",
+    "relations": {"copy": "", "earlier version": "earlier version", "newer version": "newer version"},
     "query": "Searched for: « {query} »",
     "copy": "Copy",
     "copied": "✓ copied",

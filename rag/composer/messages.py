@@ -4,6 +4,12 @@
 "Les articles parlent de « Le sommet de Washington », mais n'en donnent pas la date."
 >>> detail_missing("en", "number", "Le sommet de Washington", "fr")
 'The articles discuss “Le sommet de Washington” (in French), but do not give the number.'
+>>> also_in("fr", [1, 2], 3), also_in("en", [1], 1)
+('[1][2] Aussi dans 3 autres articles.', '[1] Also in 1 other article.')
+>>> period_sentence("fr", "2020-07-01", "2020-07-31"), period_sentence("en", "2020-06-29", "2020-07-05")
+('Entre le 1er et le 31 juillet 2020 :', 'Between 29 June and 5 July 2020:')
+>>> period_sentence("fr", "2024-03-05", "2024-03-05"), period_sentence("fr", "2023-12-30", "")
+('Le 5 mars 2024 :', 'Depuis le 30 décembre 2023 :')
 >>> lead("en", "fr"), lead("en", "en"), lead("fr", "fr")
 ('From the articles (in French): ', '', '')
 """
@@ -57,3 +63,47 @@ def detail_missing(language: str, kind: str | None, subject: str, source: str = 
         return f"The articles discuss “{subject}”{where}, but do not give {detail}."
     detail = _DETAIL["fr"].get(kind, _DETAIL["fr"][None])
     return f"Les articles parlent de « {subject} », mais n'en donnent pas {detail}."
+
+
+def also_in(language: str, numbers: list[int], others: int) -> str:
+    """The line saying that the story of the citations ``numbers`` is in ``others`` other articles."""
+    markers = "".join(f"[{n}]" for n in numbers)
+    if language == "en":
+        return f"{markers} Also in {others} other article{'s' if others > 1 else ''}."
+    return (
+        f"{markers} Aussi dans {others} autre{'s' if others > 1 else ''} article{'s' if others > 1 else ''}."
+    )
+
+
+_MONTHS = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+    "en": "January February March April May June July August September October November December".split(),
+}
+
+
+def day(language: str, iso: str, year: bool = True, month: bool = True) -> str:
+    """An ISO date in words: "1er juillet 2020", "1 July 2020" (``year``/``month`` False: left out)."""
+    lang = "en" if language == "en" else "fr"
+    y, m, d = int(iso[:4]), int(iso[5:7]), int(iso[8:10])
+    words = ["1er" if d == 1 and lang == "fr" else str(d)]
+    if month:
+        words.append(_MONTHS[lang][m - 1])
+    if year:
+        words.append(str(y))
+    return " ".join(words)
+
+
+def period_sentence(language: str, since: str, until: str) -> str:
+    """What opens an answer searched within a period (ISO dates, ``""`` for no bound)."""
+    english = language == "en"
+    if since and until and since == until:
+        return f"On {day(language, since)}:" if english else f"Le {day(language, since)} :"
+    if since and until:
+        same_year, same_month = since[:4] == until[:4], since[:7] == until[:7]
+        first = day(language, since, year=not same_year, month=not same_month)
+        if english:
+            return f"Between {first} and {day(language, until)}:"
+        return f"Entre le {first} et le {day(language, until)} :"
+    if since:
+        return f"Since {day(language, since)}:" if english else f"Depuis le {day(language, since)} :"
+    return f"Until {day(language, until)}:" if english else f"Jusqu'au {day(language, until)} :"

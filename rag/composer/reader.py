@@ -34,6 +34,7 @@ from . import messages, short_answer
 from .calibration import UNCALIBRATED, Calibrations
 from .extractive import Candidate, ComposerSettings, ExtractiveComposer, overlaps, sentence_text
 from .summary import summary_sentences
+from .timeline import timeline
 
 # A sentence opening with one of these speaks of someone or something the previous sentence names.
 _PRONOUN = re.compile(
@@ -96,6 +97,10 @@ class ReaderComposer(ExtractiveComposer):
         if confidence < self.threshold(cross):
             reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
             return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
+        if query.timeline:
+            dated = timeline(query, hits, store, vector, confidence)
+            if dated is not None:
+                return dated
         if not cross and self.reader.names_rule:  # names are often translated across languages
             candidates = [c for c in candidates if self._names_held(c, query, store)]
             if not candidates:

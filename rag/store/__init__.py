@@ -1,10 +1,11 @@
 """The index store: tables, dense vectors and BM25 for a set of documents, searchable and savable.
 
-The store is one facade over four parts, each in its own module:
+The store is one facade over five parts, each in its own module:
 
 - ``tables``: documents, chunks, sentences, which overlap which, and their lexical terms;
 - ``dense``: the FAISS sentence vectors (exact, or an inverted file for large stores);
 - ``lexical``: BM25 over chunks and over whole documents;
+- ``copies``: near-duplicate articles (wire copies, versions) grouped by MinHash;
 - ``disk``: generations on disk, the ``CURRENT`` pointer and the manifest (the folder layout is
   described there).
 
@@ -40,6 +41,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, Sentence
+from .copies import CopyIndex
 from .dense import DenseIndex
 from .disk import (
     FORMAT_VERSION,
@@ -76,6 +78,7 @@ class Store:
         self.tables = Tables()
         self.dense = DenseIndex(dim)
         self.lexical = LexicalIndex(self.tables)
+        self.copies = CopyIndex()
 
     # ----- reading -------------------------------------------------------------------------------
     @property
@@ -155,7 +158,16 @@ class Store:
         other.tables = self.tables.copy()
         other.dense = self.dense.copy()
         other.lexical = LexicalIndex(other.tables)
+        other.copies = self.copies.copy()
         return other
+
+    def group_copies(self, like: Store | None = None) -> int:
+        """Group the near-duplicate documents (before a save); the signatures of texts ``like`` (the
+        previous index) knows are reused. Returns the number of groups."""
+        if like is not None and not self.copies.signatures:
+            self.copies.signatures = dict(like.copies.signatures)
+        self.copies.regroup(self.documents)
+        return len(self.copies.members)
 
     # ----- search --------------------------------------------------------------------------------
     @property
@@ -229,6 +241,7 @@ class Store:
             write_jsonl(folder / "chunks.jsonl", self.tables.chunk_rows())
             write_jsonl(folder / "sentences.jsonl", self.tables.sentence_rows())
             self.lexical.save(folder / "lexical")
+            self.copies.write(folder / "copies.npz")
             write_json(folder / "manifest.json", self.manifest(file_digests(folder)))
 
         generation = write_generation(Path(index_dir), write)
@@ -284,6 +297,7 @@ class Store:
         store.lexical = LexicalIndex(store.tables)
         store.lexical.load(gen / "lexical")
         _check_counts(store, manifest, gen)
+        store.copies = CopyIndex.read(gen / "copies.npz", store.documents)
         return store
 
 

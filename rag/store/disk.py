@@ -13,6 +13,7 @@ An index is a folder::
         chunks.jsonl      chunk id, document, offsets, lexical terms (rag.store.tables)
         sentences.jsonl   sentence id, document, offsets, lexical terms
         lexical/          the bm25s index (numpy arrays + json, no pickle; rag.store.lexical)
+        copies.npz        MinHash signatures and the groups of near-duplicate documents (rag.store.copies)
 
 A save writes a new generation beside the old one and then swaps ``CURRENT``; a build that fails or
 is killed leaves the previous generation live and intact. Nothing here uses pickle.
