@@ -18,6 +18,7 @@ and an update builds a new snapshot on disk and swaps it in only when it is comp
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from .config import MAX_K, Settings
 from .corpus import suffixes
 from .corpus.changes import MAX_UPLOAD_BYTES, CorpusFolder, FileResult, TrashEntry
 from .corpus.folder import unindexed_changes
+from .corpus.web import MAX_ITEMS, read_web
 from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError, RagError
@@ -45,7 +47,7 @@ from .retrieval import RetrievalSettings, Retriever
 from .store import Store, current_generation
 from .store.disk import indexed_model_id
 from .text import LexicalAnalyzer
-from .types import Answer, Document, Hit, ProgressFn
+from .types import Answer, Document, Hit, Progress, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +373,33 @@ class Engine:
             owners = self._store.document_files or None
             results = CorpusFolder(self.settings.corpus_dir).add(files, names, replace=replace, owners=owners)
             return self._changed(results, on_progress)
+
+    def add_web(
+        self, source: str, on_progress: ProgressFn | None = None, *, max_items: int = MAX_ITEMS
+    ) -> CorpusChange:
+        """Add the article at a URL, or every item of an RSS or Atom feed (a URL or a file), as
+        Markdown files of the corpus folder (:mod:`rag.corpus.web`), and index them. Adding the
+        same again changes nothing; an item that fails is a refused result with its reason and the
+        others go in. The pages are fetched before the index is locked: questions go on meanwhile."""
+
+        def fetched(done: int, total: int) -> None:
+            if on_progress is not None:
+                on_progress(Progress("fetch", done, total, source))
+
+        read = read_web(source, max_items, fetched)
+        results = [FileResult(item, "refused", message=reason) for item, reason in read.refused]
+        with tempfile.TemporaryDirectory() as tmp:
+            files = {}
+            for article in read.articles:  # (an item listed twice is one file)
+                path = Path(tmp) / article.file_name()
+                path.write_text(article.markdown(), encoding="utf-8")
+                files[path.name] = path
+            with self._write_lock:
+                owners = self._store.document_files or None
+                folder = CorpusFolder(self.settings.corpus_dir)
+                added = folder.add(list(files.values()), list(files), owners=owners) if files else []
+                change = self._changed([*added, *results], on_progress)
+        return replace(change, notes=(read.note,) if read.note else ())
 
     def remove_document(self, doc_id: str, on_progress: ProgressFn | None = None) -> CorpusChange:
         """Move a document's file to the corpus folder's trash and update the index

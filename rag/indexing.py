@@ -67,11 +67,13 @@ class IndexReport:
 @dataclass(frozen=True)
 class CorpusChange:
     """What a change to the corpus did (:meth:`rag.Engine.add_files`, ``remove_document``,
-    ``restore``): one :class:`~rag.corpus.changes.FileResult` per file given, then the index update
+    ``restore``, ``add_web``): one :class:`~rag.corpus.changes.FileResult` per file given (per article
+    or failed item of a feed), then the index update
     (``None`` when no file changed, e.g. every upload was refused or identical)."""
 
     files: tuple[FileResult, ...]
     index: IndexReport | None
+    notes: tuple[str, ...] = ()  # what the user should know beyond the files (a feed cut short)
 
     @property
     def refused(self) -> tuple[FileResult, ...]:

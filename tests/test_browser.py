@@ -396,3 +396,44 @@ def test_a_period_set_in_the_settings_limits_the_answer(page):
     page.fill("#rag-question textarea", "Quel temps ?")
     page.press("#rag-question textarea", "Enter")
     page.locator("#rag-chat .rag-error").get_by_text("since='hier' is not a date").wait_for()
+
+
+def test_an_article_url_typed_in_the_articles_tab_is_fetched_and_indexed(own_app):
+    import http.server
+    import threading
+
+    article = (
+        "<html><head><title>La licorne de Lorient</title><meta name='date' content='2026-11-25'></head><body>"
+        "<article><h1>La licorne de Lorient</h1><p>"
+        + "Une licorne a été vue sur le port de Lorient mardi. " * 6
+        + "</p></article></body></html>"
+    ).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200 if self.path == "/licorne" else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(article if self.path == "/licorne" else b"not found")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    page, root = own_app
+    try:
+        page.get_by_role("tab", name="Articles").click()
+        page.fill("#rag-web-source input, #rag-web-source textarea", base + "/absent")
+        page.click("#rag-add-web")
+        page.locator("#rag-status").get_by_text("the server answered 404").wait_for()
+        page.fill("#rag-web-source input, #rag-web-source textarea", base + "/licorne")
+        page.click("#rag-add-web")
+        page.locator("#rag-docs").get_by_text("La licorne de Lorient").wait_for()
+        assert "ajouté" in page.locator("#rag-status").inner_text()
+        assert page.input_value("#rag-web-source input, #rag-web-source textarea") == ""
+        assert len(list((root / "corpus").glob("web-la-licorne-de-lorient-*.md"))) == 1
+    finally:
+        server.shutdown()
+        server.server_close()

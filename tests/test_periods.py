@@ -64,9 +64,21 @@ def test_an_absolute_period_outside_the_corpus_is_history_and_an_undated_corpus_
 
 
 ARTICLES = [
-    ("tram-1.md", "2024-02-20", "Lyon ouvre le chantier du tramway T10 vers Vénissieux, annonce la métropole."),
-    ("tram-2.md", "2024-02-27", "Le tramway T10 de Lyon accuse un retard de six mois, reconnaît la métropole."),
-    ("tram-3.md", "2024-03-05", "Le tramway T10 de Lyon coûtera finalement 40 millions de plus, dit la métropole."),
+    (
+        "tram-1.md",
+        "2024-02-20",
+        "Lyon ouvre le chantier du tramway T10 vers Vénissieux, annonce la métropole.",
+    ),
+    (
+        "tram-2.md",
+        "2024-02-27",
+        "Le tramway T10 de Lyon accuse un retard de six mois, reconnaît la métropole.",
+    ),
+    (
+        "tram-3.md",
+        "2024-03-05",
+        "Le tramway T10 de Lyon coûtera finalement 40 millions de plus, dit la métropole.",
+    ),
     ("meteo.md", "2024-03-04", "Il pleuvra beaucoup à Lyon demain, les températures baisseront nettement."),
 ]
 
@@ -96,7 +108,9 @@ def test_a_question_s_period_is_searched_within_and_said_first(dated: Path, embe
     assert {h.chunk.doc_id for h in answer.hits} <= {"tram-2.md", "meteo.md"}
     assert {c.doc_id for c in answer.citations} == {"tram-2.md"}
     # A period given as an argument wins over the question's words.
-    given = engine.ask("Qu'a annoncé la métropole sur le tramway T10 la semaine dernière ?", since="2024-03-05")
+    given = engine.ask(
+        "Qu'a annoncé la métropole sur le tramway T10 la semaine dernière ?", since="2024-03-05"
+    )
     assert (given.since, given.until) == ("2024-03-05", "")
     assert given.text.startswith("Depuis le 5 mars 2024 :\n")
 

@@ -37,6 +37,7 @@ POLL_S = 2.0  # the page looks for an index built elsewhere and for corpus files
 WRITE_COMPONENTS = (
     "files",
     "replace",
+    "web_source",
     "status",
     "remove_pick",
     "remove_note",
@@ -95,6 +96,13 @@ def _write_forms(engine: Engine, say: Labels) -> dict[str, Any]:
     )
     out["replace"] = say(gr.Checkbox(False, label=w["replace"], elem_id="rag-replace"), "label", "replace")
     out["add"] = say(gr.Button(w["add"], variant="primary", elem_id="rag-add"), "value", "add")
+    with gr.Row():
+        out["web_source"] = say(
+            gr.Textbox(label=w["web_source"], placeholder="https://…", scale=4, elem_id="rag-web-source"),
+            "label",
+            "web_source",
+        )
+        out["add_web"] = say(gr.Button(w["add_web"], scale=1, elem_id="rag-add-web"), "value", "add_web")
     out["status"] = gr.HTML(elem_id="rag-status")
     say(gr.Markdown(w["remove_heading"]), "value", "remove_heading")
     with gr.Row():
@@ -348,6 +356,14 @@ def _wire(h: Handlers, c: Components, buttons: dict[str, Any], app: gr.Blocks, s
         show_progress_on=[c.files],
         **corpus,
     )
+    for fire in (buttons["add_web"].click, c.web_source.submit):
+        fire(
+            h.add_web,
+            [c.web_source, c.lang],
+            [c.status, *corpus_outputs, c.web_source],
+            show_progress_on=[c.status],
+            **corpus,
+        )
     confirming = gr.State("")  # the article the confirmation names: "yes" removes only that one
     buttons["remove"].click(
         h.ask_remove, [c.remove_pick, c.lang], [c.confirm_row, c.confirm_text, confirming], **private

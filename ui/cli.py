@@ -23,6 +23,7 @@ from rag import (
     Answer,
     CorpusChange,
     Engine,
+    FileResult,
     IndexReport,
     Progress,
     RagError,
@@ -30,12 +31,14 @@ from rag import (
     SettingsError,
     update_index,
 )
+from rag.corpus.web import MAX_ITEMS, is_web_source
 
 # Bars drawn per stage of the library's progress events: (label, unit).
 _BARS = {
     "embed": ("embedding sentences", "sentence"),
     "wait": ("waiting for the other build", "sentence"),
     "ask": ("asking", "q"),
+    "fetch": ("fetching the feed's pages", "page"),
 }
 
 
@@ -131,11 +134,21 @@ def format_report(report: IndexReport) -> str:
 def cmd_add(args: argparse.Namespace) -> int:
     engine = _open_or_build(args)
     on_progress, close = progress_bar(sys.stderr.isatty() and not args.json)
+    web = [f for f in args.files if is_web_source(f)]
+    files = [f for f in args.files if f not in web]
+    changes = []
     try:
-        change = engine.add_files(args.files, replace=args.replace, on_progress=on_progress)
+        if files:
+            changes.append(engine.add_files(files, replace=args.replace, on_progress=on_progress))
+        for source in web:  # a URL or feed that fails is reported, and the others still go in
+            try:
+                changes.append(engine.add_web(source, on_progress, max_items=args.max_items))
+            except RagError as exc:
+                changes.append(CorpusChange((FileResult(source, "refused", message=str(exc)),), None))
     finally:
         close()
-    return _print_change(change, args.json)
+    codes = [_print_change(change, args.json) for change in changes]
+    return max(codes, default=0)
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -166,6 +179,8 @@ def _print_change(change: CorpusChange, as_json: bool) -> int:
             where = f" -> {f.path}" if f.path and f.path != f.name else ""
             trash = f" (old version in the trash: {f.trash})" if f.trash else ""
             print(f"{f.status} {f.name}{where}{trash}" + (f": {f.message}" if f.message else ""))
+        for note in change.notes:
+            print(f"note: {note}")
         if change.index is not None:
             print(format_report(change.index))
     return 2 if change.refused else 0
@@ -346,7 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", help="copy files into the corpus folder and index them (never overwrites)")
     common(p, composer=False)
-    p.add_argument("files", nargs="+", help=".txt, .md, .html or .jsonl files")
+    p.add_argument(
+        "files",
+        nargs="+",
+        help=".txt, .md, .html or .jsonl files; an article URL; an RSS or Atom feed (a URL, .rss or .atom)",
+    )
+    p.add_argument(
+        "--max-items",
+        type=int,
+        default=MAX_ITEMS,
+        help=f"items read from a feed, newest first (default {MAX_ITEMS})",
+    )
     p.add_argument(
         "--replace",
         action="store_true",

@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_FILES = 50
 CORPUS_VIEWS = 6  # the outputs of Handlers.corpus_views
 STREAM_DELAY = 0.05  # seconds between streamed sentences
-STAGES = {"load": "Lecture des fichiers", "embed": "Calcul des vecteurs", "save": "Enregistrement"}
+STAGES = {
+    "load": "Lecture des fichiers",
+    "fetch": "Téléchargement des pages",
+    "embed": "Calcul des vecteurs",
+    "save": "Enregistrement",
+}
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Components:
     docs: Any
     files: Any
     replace: Any
+    web_source: Any  # an article's URL or a feed's, for Handlers.add_web
     status: Any
     remove_pick: Any
     remove_note: Any
@@ -349,6 +355,38 @@ class Handlers:
         if change.refused:
             gr.Warning(str(w["refused_some"]).format(n=len(change.refused), total=len(names)))
         return (render.change_html(change, lang), *self.corpus_views(lang=lang), None)
+
+    def add_web(
+        self,
+        source: str | None,
+        lang: str = "fr",
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
+        """The article at a URL, or a feed's items, fetched and indexed: one line per article and
+        per failed item. Outputs: status, the corpus views, the URL box (emptied when done). The
+        pages are fetched outside the index lock: the chat keeps answering meanwhile."""
+        self._refuse_writes(lang)
+        source = (source or "").strip()
+        skip = (gr.skip(),) * CORPUS_VIEWS
+        if not source.lower().startswith(("http://", "https://")):
+            message = str(words(lang)["web_source_needed"])
+            gr.Warning(message)
+            return (render.error_html(message), *skip, gr.skip())
+        progress(0.0, desc="Téléchargement…")
+        try:
+            change = self.engine.add_web(source, on_progress=self._progress(progress))
+        except RagError as exc:
+            log.warning("web source refused: %s", exc)
+            gr.Warning(str(exc))
+            return (render.error_html(str(exc)), *skip, gr.skip())
+        except Exception as exc:
+            log.exception("adding %s failed", source)
+            message = str(words(lang)["unexpected"]).format(name=type(exc).__name__)
+            return (render.error_html(message), *skip, gr.skip())
+        if change.refused:
+            total = len(change.files)
+            gr.Warning(str(words(lang)["refused_some"]).format(n=len(change.refused), total=total))
+        return (render.change_html(change, lang), *self.corpus_views(lang=lang), "")
 
     def ask_remove(self, doc_id: str | None, lang: str = "fr") -> tuple[Any, Any, str]:
         """The first click on "remove": ask to confirm, naming the article. Outputs: the

@@ -416,6 +416,7 @@ def change_html(change: Any, lang: str = "fr") -> str:
             line += f" — {f.message}"
         failed = failed or f.status == "refused"
         lines.append(f'<li class="rag-change-{escape(f.status)}">{escape(line)}</li>')
+    lines += [f'<li class="rag-change-note">{escape(note)}</li>' for note in getattr(change, "notes", ())]
     index = change.index
     if index is not None:
         summary = str(w["index_line"]).format(

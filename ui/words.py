@@ -34,6 +34,9 @@ _FR = {
     "replace": "Remplacer un fichier de même nom (l'ancien va à la corbeille) ; sinon le nouveau est "
     "gardé sous un autre nom",
     "add": "Indexer les fichiers",
+    "web_source": "Ou l'adresse d'un article, d'un flux RSS ou Atom",
+    "add_web": "Ajouter",
+    "web_source_needed": "Donnez une adresse qui commence par http:// ou https://.",
     "remove_heading": "### Supprimer un article",
     "article": "Article",
     "remove": "Supprimer…",
@@ -123,6 +126,9 @@ _EN = {
     "replace": "Replace a file of the same name (the old one goes to the trash); otherwise the new one "
     "is kept under another name",
     "add": "Index the files",
+    "web_source": "Or the address of an article, an RSS or Atom feed",
+    "add_web": "Add",
+    "web_source_needed": "Give an address starting with http:// or https://.",
     "remove_heading": "### Remove an article",
     "article": "Article",
     "remove": "Remove…",
