@@ -347,6 +347,7 @@ class Engine:
                 on_progress=on_progress,
                 analyzer=self.analyzer,
                 ivf_min=self.settings.ivf_min,
+                loaded_store=self._store,
             )
             self._store = Store.load(self.settings.index_dir, expected_model_id=self.embedder.model_id)
             return report

@@ -29,7 +29,7 @@ from .corpus import LoadResult, Skipped, load_corpus
 from .corpus.changes import FileResult
 from .embedders.base import Embedder
 from .errors import IndexMismatchError, IndexNotFoundError, RagError
-from .store import FORMAT_VERSION, Store, read_manifest
+from .store import FORMAT_VERSION, Store, current_generation, read_manifest
 from .store.checkpoint import Checkpoint
 from .store.disk import relink_generation
 from .text import LexicalAnalyzer
@@ -169,6 +169,7 @@ def update_index(
     on_progress: ProgressFn | None = None,
     analyzer: LexicalAnalyzer | None = None,
     ivf_min: int = IVF_MIN_VECTORS,
+    loaded_store: Store | None = None,
 ) -> IndexReport:
     """Bring the index at ``index_dir`` in line with the files in ``corpus_dir``.
 
@@ -176,6 +177,8 @@ def update_index(
     ``rebuild=True`` starts from an empty index. The previous index stays live until the new one is
     complete. An index built by another embedder raises :class:`IndexMismatchError` (use ``rebuild``).
     From ``ivf_min`` sentence vectors on, dense search uses an inverted file (``RAG_IVF_MIN``).
+    ``loaded_store``: the index as already loaded (a running engine's), used instead of reading it
+    again when it is still the live generation.
     """
     started = time.perf_counter()
     chunker = chunker or Chunker()
@@ -209,7 +212,7 @@ def update_index(
                 index_dir=str(index_dir),
                 vector_index=str((same.get("vectors") or {}).get("index", "flat")),
             )
-        old = None if rebuild else _load_existing(index_dir, embedder)
+        old = None if rebuild else _load_existing(index_dir, embedder, loaded_store)
         if old is not None and old.chunker != chunker.settings():
             log.info("chunker settings changed: re-chunking every document")
         store = Store(embedder.model_id, embedder.dim, chunker.settings())
@@ -315,11 +318,18 @@ def _nothing_changed(
     return manifest if same else None
 
 
-def _load_existing(index_dir: Path, embedder: Embedder) -> Store | None:
+def _load_existing(index_dir: Path, embedder: Embedder, loaded: Store | None = None) -> Store | None:
     try:
-        store = Store.load(index_dir)
+        live = current_generation(index_dir).name
     except IndexNotFoundError:
         return None
+    if loaded is not None and loaded.generation == live:
+        store = loaded  # (a store is never changed once loaded: the update builds a new one)
+    else:
+        try:
+            store = Store.load(index_dir)
+        except IndexNotFoundError:
+            return None
     if store.model_id != embedder.model_id or store.dim != embedder.dim:
         raise IndexMismatchError(
             f"index {index_dir} was built with embedder {store.model_id!r} (dim {store.dim}) but the "

@@ -141,6 +141,24 @@ def test_add_and_remove_files_without_restart(engine: Engine, tmp_path: Path):
     )
 
 
+def test_an_update_in_a_running_engine_does_not_read_its_index_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from rag.store import Store
+
+    loads: list[str] = []
+    real = Store.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        Store, "load", classmethod(lambda cls, *a, **kw: loads.append("load") or real(cls, *a, **kw))
+    )
+    upload = tmp_path / "new.txt"
+    upload.write_text("Le festival de Cannes a récompensé un film coréen.", encoding="utf-8")
+    before = set(engine.store.documents)
+    engine.add_files([upload])
+    assert loads == ["load"]  # the new generation only: the old one is the engine's, in memory
+    assert set(engine.store.documents) == before | {"new.txt"}
+
+
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/passwd.txt", ".hidden.txt", "a/b.txt", "x.exe"])
 def test_unsafe_upload_names_are_refused(engine: Engine, tmp_path: Path, name: str):
     src = tmp_path / "f.txt"
