@@ -25,7 +25,7 @@ from typing import Any
 
 from .chunking import MIN_CHUNK_SIZE
 from .composer import COMPOSERS, DEFAULT_COMPOSER
-from .embedders.registry import BACKENDS, DEFAULT_BACKEND
+from .embedders.registry import AUTO, BACKENDS, DEFAULT_BACKEND
 from .errors import SettingsError
 
 MAX_K = 50  # passages a question may ask for
@@ -126,8 +126,8 @@ def _time_reference(name: str, value: Any) -> str:
 
 def _backend(name: str, value: Any) -> str:
     backend = _text(name, value)
-    if backend not in BACKENDS:
-        raise _error(name, backend, f"is not a backend: use one of {', '.join(BACKENDS)}")
+    if backend != AUTO and backend not in BACKENDS:
+        raise _error(name, backend, f"is not a backend: use one of {AUTO}, {', '.join(BACKENDS)}")
     return backend
 
 

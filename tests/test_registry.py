@@ -46,7 +46,7 @@ def test_a_model_runs_on_a_backend_it_has():
 def test_bad_names_say_what_exists():
     with pytest.raises(ModelError, match="unknown model 'nope'.*multilingual-e5-small"):
         load_embedder("nope")
-    with pytest.raises(ModelError, match="unknown backend 'cuda'.*openvino-int8, openvino, torch"):
+    with pytest.raises(ModelError, match="unknown backend .cuda.*auto, openvino-int8, openvino, torch"):
         load_embedder("multilingual-e5-small", Path("/unused"), backend="cuda")
     with pytest.raises(ModelError, match="cache folder"):
         load_embedder("multilingual-e5-small")  # built at first use: it needs the cache folder
@@ -79,3 +79,17 @@ def test_the_engine_uses_the_calibration_of_its_embedders_registry_entry(tmp_pat
         store = Store(embedder.model_id, embedder.dim, {})
         engine = Engine(Settings(index_dir=tmp_path), embedder, store)
         assert engine.composer.calibrations is expected  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("flags", "suffix"), [({"avx2", "avx512_vnni"}, "+ov-int8"), ({"avx2", "fma"}, "+ov")]
+)
+def test_auto_takes_the_fastest_backend_for_the_cpu(monkeypatch: pytest.MonkeyPatch, flags: set, suffix: str):
+    from rag.embedders import cpu
+
+    monkeypatch.setattr(cpu, "_cpuinfo", lambda: ("a CPU", frozenset(flags)))
+    embedder = load_embedder("multilingual-e5-small", Path("/unused"), backend="auto")
+    assert embedder.model_id == MODELS["multilingual-e5-small"].model_id + suffix
+    # An index keeps the backend that built it, whatever this CPU would choose.
+    built = MODELS["multilingual-e5-small"].model_id + "+ov-int8"
+    assert load_embedder(built, Path("/unused"), backend="auto").model_id == built

@@ -73,7 +73,7 @@ def test_an_argument_wins_over_the_variable_which_wins_over_the_default(monkeypa
         ("RAG_K", "51", "use 1 to 50"),
         ("RAG_PORT", "70000", "use 1 to 65535"),
         ("RAG_IVF_MIN", "-1", "use 0 or more"),
-        ("RAG_BACKEND", "cuda", "use one of openvino-int8, openvino, torch"),
+        ("RAG_BACKEND", "cuda", "use one of auto, openvino-int8, openvino, torch"),
         ("RAG_READ_ONLY", "maybe", "use 1 or 0"),
         ("RAG_AUTH_FILE", "/nonexistent/logins", "cannot be read"),
     ],

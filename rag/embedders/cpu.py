@@ -60,8 +60,8 @@ _FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "a
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_features() -> CpuFeatures:
-    """The CPU's name and relevant features, from ``/proc/cpuinfo`` and OpenVINO (when installed)."""
+def _cpuinfo() -> tuple[str, frozenset[str]]:
+    """The CPU's name and relevant flags from ``/proc/cpuinfo`` (empty where there is none)."""
     name, flags = "", set[str]()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
@@ -74,6 +74,18 @@ def cpu_features() -> CpuFeatures:
                     flags = set(value.split()) & set(_FLAGS)
     except OSError:
         pass
+    return name, frozenset(flags)
+
+
+def has_int8_dot_products() -> bool:
+    """Whether the CPU has VNNI or AMX int8 dot products (from its flags alone: nothing loads)."""
+    return CpuFeatures("", _cpuinfo()[1], ()).vnni
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_features() -> CpuFeatures:
+    """The CPU's name and relevant features, from ``/proc/cpuinfo`` and OpenVINO (when installed)."""
+    name, flags = _cpuinfo()
     caps: tuple[str, ...] = ()
     try:
         from .openvino_ir import core as openvino_core
