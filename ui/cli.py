@@ -343,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def today(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--today",
+            action="store_const",
+            const="today",
+            dest="time_reference",
+            help='"last week" in a question counts from today, not the newest article (RAG_TIME_REFERENCE)',
+        )
+
     def common(p: argparse.ArgumentParser, corpus: bool = True, composer: bool = True) -> None:
         p.add_argument("--index", help="index folder (default: RAG_INDEX or index/)")
         p.add_argument("--model", help="embedding model name or folder (default: the index's, or RAG_MODEL)")
@@ -399,13 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
-    p.add_argument(
-        "--today",
-        action="store_const",
-        const="today",
-        dest="time_reference",
-        help='"last week" in the question counts from today, not the newest article (RAG_TIME_REFERENCE)',
-    )
+    today(p)
     p.add_argument(
         "--local", action="store_true", help="answer in this process even when a rag serve runs on the index"
     )
@@ -413,10 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="ask questions in the terminal (builds the index if missing)")
     common(p)
+    today(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("serve", help="serve the web chat (builds the index if missing)")
     common(p)
+    today(p)
     p.add_argument("--host", help="address to listen on (default: RAG_HOST or 127.0.0.1)")
     p.add_argument("--port", help="port (default: RAG_PORT or 7860)")
     p.add_argument("--auth", help="user:password the page asks for (default: RAG_AUTH; none on 127.0.0.1)")
