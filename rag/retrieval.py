@@ -137,7 +137,9 @@ class Retriever:
         dense: Ranked = []
         lexical: Ranked = []
         # A period is searched within, before ranking: the k hits are the best of that period.
-        only = self.store.documents_between(query.since, query.until) if query.since or query.until else None
+        # (a period read from the question's words keeps undated articles: they may be of it)
+        period = (query.since, query.until, bool(query.period_words))
+        only = self.store.documents_between(*period) if query.since or query.until else None
         if s.fusion != "bm25":
             dense = self.store.search_dense(vector, n, only)
         if s.fusion != "dense":

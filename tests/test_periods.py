@@ -142,3 +142,20 @@ def test_what_happened_is_a_timeline_one_sentence_per_date_in_date_order(dated: 
     assert lines[2].startswith("5 mars 2024 : ")
     english = engine.ask("What happened with the T10 tramway in Lyon?")
     assert english.reason == "timeline" and english.text.startswith("20 February 2024 : ")
+
+
+def test_an_undated_article_is_kept_for_the_question_s_period_not_for_a_given_one(
+    dated: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    (dated / "tram-0.txt").write_text(
+        "Le tramway T10\nLe tramway T10 de Lyon reliera Vénissieux à Gerland, explique la métropole.\n",
+        encoding="utf-8",
+    )
+    engine = engine_for(dated, embedder)
+    asked = engine.retrieve("Que dit la métropole du tramway T10 la semaine dernière ?", k=10)
+    assert {h.chunk.doc_id for h in asked.hits} >= {"tram-0.txt", "tram-2.md"}
+    assert "tram-3.md" not in {h.chunk.doc_id for h in asked.hits}  # dated outside the period
+    given = engine.retrieve(
+        "Que dit la métropole du tramway T10 ?", k=10, since="2024-02-26", until="2024-03-03"
+    )
+    assert "tram-0.txt" not in {h.chunk.doc_id for h in given.hits}

@@ -195,13 +195,14 @@ class Store:
         """The ``n`` best BM25 matches for the query terms (see :meth:`LexicalIndex.search`)."""
         return self.lexical.search(terms, n, document_weight, only)
 
-    def documents_between(self, since: str = "", until: str = "") -> set[str]:
+    def documents_between(self, since: str = "", until: str = "", undated: bool = False) -> set[str]:
         """The documents dated from ``since`` to ``until`` (ISO dates, both included; ``""``: no
-        bound). Undated documents are left out of any range."""
+        bound), and with ``undated`` those without a date."""
         return {
             d.id
             for d in self.documents.values()
-            if d.date and (not since or d.date[:10] >= since) and (not until or d.date[:10] <= until)
+            if (undated and not d.date)
+            or (d.date and (not since or d.date[:10] >= since) and (not until or d.date[:10] <= until))
         }
 
     # ----- disk ----------------------------------------------------------------------------------
