@@ -185,20 +185,37 @@ def _write_corpus(
 
 
 def _write_distractors(source: Path, target: Path, contexts: set[str]) -> None:
-    """Copy the distractor corpus without the articles that are one of the QA contexts (else the
-    gold would be indexed twice, and would survive its removal in the no-answer index)."""
+    """Copy the distractor corpus without the articles that are one of the QA contexts or a copy of
+    one (:mod:`rag.store.copies`: a context cut from a distractor article), else the gold would be
+    indexed twice, and would survive its removal in the no-answer index."""
+    from ..corpus import make_document
+    from ..store.copies import CopyIndex
+
     try:
         lines = source.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"distractor file {source}: cannot read it as UTF-8 text ({exc})") from exc
-    kept = []
-    for line in lines:
+    texts: dict[int, str] = {}
+    for n, line in enumerate(lines):
         try:
             text = json.loads(line).get("text")
         except (ValueError, AttributeError):
             text = None  # not an article: the corpus loader reports it
-        if not (isinstance(text, str) and text in contexts):
-            kept.append(line)
+        if isinstance(text, str):
+            texts[n] = text
+    docs = [make_document(f"context-{i}", text) for i, text in enumerate(sorted(contexts))]
+    docs += [make_document(f"line-{n}", text) for n, text in texts.items()]
+    copies = CopyIndex()
+    copies.regroup({d.id: d for d in docs})
+
+    def copies_a_context(n: int) -> bool:
+        return any(other.startswith("context-") for other in copies.copies_of(f"line-{n}"))
+
+    kept = [
+        line
+        for n, line in enumerate(lines)
+        if not (n in texts and (texts[n] in contexts or copies_a_context(n)))
+    ]
     target.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
