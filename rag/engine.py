@@ -227,12 +227,12 @@ class Engine:
         if time.monotonic() - self._checked_at >= self.FOLLOW_S:
             self.refresh()
         store = self._store  # one snapshot for the whole question
-        said = ""
+        said, relative = "", False
         if not any(period):  # a period given as an argument wins over the question's words
             found = question_period(question, *self.reference_dates(store))
             if found is not None:
-                period, said = (found.since, found.until), found.words
-        query = self.questions.analyse(question, history, *period, period_words=said)
+                period, said, relative = (found.since, found.until), found.words, not found.absolute
+        query = self.questions.analyse(question, history, *period, period_words=said, relative=relative)
         vector = self.embedder.embed_queries([query.text])[0]
         hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
         return Retrieval(query, vector, tuple(hits), store)

@@ -81,17 +81,19 @@ class QuestionAnalyzer:
         since: str = "",
         until: str = "",
         period_words: str = "",
+        relative: bool = False,
     ) -> Query:
         """The :class:`Query` for a checked question (see :func:`check_question`), the previous
         questions of the conversation, and the period to search (checked by :func:`check_period`;
-        ``period_words``: the question's words it comes from, if it does)."""
+        ``period_words``: the question's words it comes from, if it does, ``relative`` when they
+        name no year: "la semaine dernière")."""
         folded = fold(normalize(question))
-        # The words that set the period or ask for the latest are not the subject: not searched.
-        searched = _without(
-            question,
-            folded,
-            [_LATEST, re.compile(re.escape(fold(period_words)))] if period_words else [_LATEST],
-        )
+        # Words asking for the latest, or for a period relative to today, are not the subject: not
+        # searched. A date ("en juillet 2012") may be written in the article: it stays.
+        noise = [_LATEST]
+        if period_words and relative:
+            noise.append(re.compile(re.escape(fold(period_words))))
+        searched = _without(question, folded, noise)
         text = follow_up_query(searched, history)
         question_only = follow_up_query(searched, ())
         names, numbers = _entities(question)
