@@ -90,21 +90,21 @@ class QuestionAnalyzer:
         folded = fold(normalize(question))
         # Words asking for the latest, or for a period relative to today, are not the subject: not
         # searched. A date ("en juillet 2012") may be written in the article: it stays.
-        noise = [_LATEST]
+        noise = [_LATEST, _TIMELINE]
         if period_words and relative:
             noise.append(re.compile(re.escape(fold(period_words))))
-        searched = _without(question, folded, noise)
+        subject = _without(question, folded, noise)  # "" for "Que s'est-il passé hier ?"
+        searched = subject or question
         text = follow_up_query(searched, history)
-        question_only = follow_up_query(searched, ())
         names, numbers = _entities(question)
-        same = text == question_only
         terms = tuple(self.lexical.tokens(text))
+        own = tuple(self.lexical.tokens(subject))  # the question's own terms, without the history
         return Query(
             question=question,
             text=text,
             language=detect_language(question),
             terms=terms,
-            question_terms=terms if same else tuple(self.lexical.tokens(question_only)),
+            question_terms=own,
             expected=expected_type(text),
             asked=asked_words(text),
             names=names,
@@ -236,16 +236,17 @@ def follow_up_query(question: str, history: Sequence[str]) -> str:
 
 
 def _without(question: str, folded: str, patterns: Sequence[re.Pattern[str]]) -> str:
-    """``question`` less the spans of ``folded`` (its folded form) that ``patterns`` match."""
+    """``question`` less the spans of ``folded`` (its folded form) that ``patterns`` match (``""``
+    when no word is left)."""
     text = normalize(question)
     if len(text) != len(folded):  # (folding changed the length: offsets would not line up)
         return question
-    for pattern in patterns:
-        for m in reversed(list(pattern.finditer(folded))):
-            text = text[: m.start()] + text[m.end() :]
-            folded = folded[: m.start()] + folded[m.end() :]
-    stripped = " ".join(text.split())
-    return stripped if has_words(stripped) else question
+    found = [m for pattern in patterns for m in pattern.finditer(folded)]
+    if not found:
+        return question  # (as typed: the embedder sees the question itself)
+    dropped = set().union(*(range(m.start(), m.end()) for m in found))  # (matches may overlap)
+    stripped = " ".join("".join(c for i, c in enumerate(text) if i not in dropped).split())
+    return stripped if has_words(stripped) else ""
 
 
 def _entities(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -159,3 +159,14 @@ def test_an_undated_article_is_kept_for_the_question_s_period_not_for_a_given_on
         "Que dit la métropole du tramway T10 ?", k=10, since="2024-02-26", until="2024-03-03"
     )
     assert "tram-0.txt" not in {h.chunk.doc_id for h in given.hits}
+
+
+def test_what_happened_in_a_period_without_a_subject_is_a_digest_of_its_articles(
+    dated: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_for(dated, embedder)
+    answer = engine.ask("Que s'est-il passé depuis le 25 février ?")
+    assert answer.reason == "timeline" and (answer.since, answer.until) == ("2024-02-25", "2024-03-05")
+    assert [c.doc_id for c in answer.citations] == ["tram-2.md", "meteo.md", "tram-3.md"]
+    assert all(c.start == 0 for c in answer.citations)  # each article's lead sentence
+    assert answer.text.split("\n")[1].startswith("27 février 2024 : Le tramway T10 de Lyon accuse un retard")

@@ -87,6 +87,10 @@ class ReaderComposer(ExtractiveComposer):
             return self._abstain(query, hits, [], store, 0.0, "not_found", messages.empty(query.language))
         if query.expected == "summary":
             return self._summary(query, hits, store)
+        if query.timeline and not query.question_terms:  # "what happened (last week)?": a digest
+            digest = timeline(query, hits, store, vector, 1.0)
+            if digest is not None:
+                return digest
         candidates = self._candidates(query, hits, store, vector)
         if not candidates:
             return self._abstain(query, hits, [], store, 0.0, "not_found")
