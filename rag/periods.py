@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -90,8 +91,12 @@ def find_period(question: str, reference: date) -> Period | None:
     since = _SINCE_ANCHOR.search(folded)
     if since:
         anchor = since.group("anchor")
-        start = _parse(anchor, reference)
-        if start is not None:
+        day = re.fullmatch(_DAYS, anchor)
+        if day:  # "depuis lundi": the last Monday, the reference day itself when it is one
+            start: date | None = reference - timedelta(days=(reference.weekday() - _weekday(anchor)) % 7)
+        else:
+            start = _parse(anchor, reference)
+        if start is not None and start <= reference:
             unit = (
                 "year" if re.fullmatch(_YEAR, anchor) else "month" if re.fullmatch(_MONTHS, anchor) else "day"
             )
@@ -111,6 +116,8 @@ def find_period(question: str, reference: date) -> Period | None:
             n = re.search(_N, found.group(0).removeprefix("in ").removeprefix("the "))
             assert n is not None
             days = int(n.group(0)) if n.group(0).isdigit() else _NUMBERS[n.group(0)]
+            if days < 1:
+                return None
             return Period(
                 (reference - timedelta(days=days - 1)).isoformat(), reference.isoformat(), words, False
             )
@@ -121,22 +128,32 @@ def find_period(question: str, reference: date) -> Period | None:
         if found.group(0).startswith(("cette", "this", "ce mois")):
             last = min(last, reference)  # "this week": up to the reference day
         absolute = bool(re.search(_YEAR, found.group(0)))
+        if first > last:
+            return None
         return Period(first.isoformat(), last.isoformat(), words, absolute)
     return None
 
 
-def question_period(question: str, reference: str, oldest: str) -> Period | None:
-    """The period of a question over a corpus whose dated articles run from ``oldest`` to
-    ``reference`` (ISO; ``""`` when no article is dated): None when the question names none, the
-    corpus has no dates, or an absolute period lies wholly outside the corpus's span."""
-    if not reference:
+def question_period(question: str, reference: str, oldest: str, newest: str = "") -> Period | None:
+    """The period of a question counted from ``reference`` over a corpus whose dated articles run
+    from ``oldest`` to ``newest`` (ISO; ``newest`` defaults to ``reference``; ``""`` when no article
+    is dated): None when the question names none, the corpus has no dates, or an absolute period
+    lies wholly outside the corpus's span."""
+    if not reference or not oldest:
         return None
+    newest = newest or reference
     period = find_period(question, date.fromisoformat(reference[:10]))
     if period is None:
         return None
-    if period.absolute and (period.until < oldest[:10] or period.since > reference[:10]):
+    if period.absolute and (period.until < oldest[:10] or period.since > newest[:10]):
         return None
     return period
+
+
+def _weekday(name: str) -> int:
+    """Monday 0 to Sunday 6, for a French or English day name."""
+    names = _DAYS.split("|")
+    return names.index(name) % 7
 
 
 def _for_parser(words: str) -> str:
@@ -152,6 +169,9 @@ def _for_parser(words: str) -> str:
     return words
 
 
+_PARSER_LOCK = threading.Lock()  # dateparser's caches have not always been safe across threads
+
+
 def _parse(words: str, reference: date) -> date | None:
     import dateparser  # (loaded on the first question with a time expression: about 1 s)
 
@@ -161,7 +181,8 @@ def _parse(words: str, reference: date) -> date | None:
         "PREFER_DAY_OF_MONTH": "first",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
-    parsed = dateparser.parse(_for_parser(words), languages=["fr", "en"], settings=settings)  # type: ignore[arg-type]
+    with _PARSER_LOCK:
+        parsed = dateparser.parse(_for_parser(words), languages=["fr", "en"], settings=settings)  # type: ignore[arg-type]
     return parsed.date() if parsed is not None else None
 
 

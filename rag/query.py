@@ -95,7 +95,9 @@ class QuestionAnalyzer:
             noise.append(re.compile(re.escape(fold(period_words))))
         subject = _without(question, folded, noise)  # "" for "Que s'est-il passé hier ?"
         searched = subject or question
-        text = follow_up_query(searched, history)
+        # (whether it is a follow-up is judged on the question as asked: "Quoi de neuf ?" is not)
+        joined = follow_up_query(question, history)
+        text = (joined[: len(joined) - len(question)] if joined != question else "") + searched
         names, numbers = _entities(question)
         terms = tuple(self.lexical.tokens(text))
         own = tuple(self.lexical.tokens(subject))  # the question's own terms, without the history

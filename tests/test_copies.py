@@ -180,3 +180,15 @@ def test_the_source_card_and_the_cli_list_the_other_articles(wire_corpus: Path, 
     printed = format_answer(answer)
     assert "aussi : Sommet (Le Journal), 2024-03-02 (Le Journal)" in printed
     assert "= Sommet (Radio), 2024-03-03, Radio" in answer_as_text(answer.to_dict())
+
+
+def test_a_version_chain_across_url_and_source_ends_at_one_current_article() -> None:
+    whole = " ".join(DISPATCH)
+    docs = [
+        doc("a", whole, source="AFP", url="https://x.fr/u", date="2024-01-01"),
+        doc("b", whole, source="AFP", url="https://x.fr/u", date="2024-01-02"),  # a updated in place
+        doc("d", whole, source="AFP", url="https://x.fr/v", date="2024-01-03"),  # then reprinted
+    ]
+    index = grouped(docs)
+    assert index.newer == {"a": "d", "b": "d"}
+    assert index.preferred("a", {d.id: d for d in docs}) == "d"

@@ -170,3 +170,24 @@ def test_what_happened_in_a_period_without_a_subject_is_a_digest_of_its_articles
     assert [c.doc_id for c in answer.citations] == ["tram-2.md", "meteo.md", "tram-3.md"]
     assert all(c.start == 0 for c in answer.citations)  # each article's lead sentence
     assert answer.text.split("\n")[1].startswith("27 février 2024 : Le tramway T10 de Lyon accuse un retard")
+
+
+def test_edge_periods_a_monday_an_empty_count_and_today_over_an_old_archive() -> None:
+    monday = date(2024, 3, 4)
+    found = find_period("Quoi de neuf depuis lundi ?", monday)
+    assert found is not None and (found.since, found.until) == ("2024-03-04", "2024-03-04")
+    assert find_period("Les annonces des 0 derniers jours ?", monday) is None
+    # With today as the reference, a year after the archive's newest article is still history.
+    assert question_period("Qui a gagné en 2025 ?", "2026-12-02", "2010-01-01", "2015-06-30") is None
+    assert question_period("Qu'a dit le maire hier ?", "2026-12-02", "2010-01-01", "2015-06-30") is not None
+
+
+def test_a_timeline_question_after_another_is_not_taken_for_a_follow_up() -> None:
+    from rag.query import QuestionAnalyzer
+
+    analysed = QuestionAnalyzer().analyse("Que s'est-il passé avec Macron ?", ["Quel est le prix du blé ?"])
+    assert analysed.text == "avec Macron ?" and analysed.timeline
+    assert (
+        QuestionAnalyzer().analyse("Et l'Australie ?", ["Que veut l'UE ?"]).text
+        == "Que veut l'UE ? Et l'Australie ?"
+    )

@@ -64,13 +64,19 @@ def site() -> Iterator[Site]:
                 self.send_header("Location", "/loop")
                 self.end_headers()
                 return
+            if self.path in ("/to-ftp", "/to-metadata"):
+                self.send_response(302)
+                where = "ftp://127.0.0.1/x" if self.path == "/to-ftp" else "http://169.254.169.254/latest/"
+                self.send_header("Location", where)
+                self.end_headers()
+                return
             if self.path == "/moved":
                 self.send_response(301)
                 self.send_header("Location", "/a3")
                 self.end_headers()
                 return
             status, kind, body = served.pages.get(self.path, (404, "text/plain", "not found"))
-            data = body.encode("utf-8")
+            data = body.encode("utf-8", errors="surrogateescape")  # (a test may serve other bytes)
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
@@ -208,8 +214,8 @@ def test_a_feed_file_and_an_atom_feed_are_read(site: Site, tmp_path: Path) -> No
     path = tmp_path / "lyon.atom"
     path.write_text(atom, encoding="utf-8")
     read = read_web(str(path))
-    assert [a.url for a in read.articles] == [site.base + "/a2", site.base + "/gone"]
-    carried = read.articles[1]  # its page is gone: the text the feed carries is used
+    assert [a.url for a in read.articles] == [site.base + "/gone", site.base + "/a2"]  # newest first
+    carried = read.articles[0]  # its page is gone: the text the feed carries is used
     assert carried.date == "2024-03-04" and "12 millions" in carried.text and carried.source == "Lyon"
 
 
@@ -230,3 +236,28 @@ def test_rag_add_takes_files_urls_and_feeds_together(site: Site, tmp_path: Path,
     assert len(list(corpus.glob("web-*.md"))) == 3  # /a1 once (the feed's /a1 is the same file), /a2, /a3
     code = main(["add", site.base + "/a1", *where])
     assert code == 0 and "unchanged" in capsys.readouterr().out
+
+
+def test_redirects_off_http_and_to_link_local_addresses_are_refused(site: Site, engine: Engine) -> None:
+    for path, message in [("/to-ftp", "only http:// and https://"), ("/to-metadata", "link-local")]:
+        with pytest.raises(CorpusError, match=message):
+            engine.add_web(site.base + path)
+
+
+def test_odd_addresses_a_latin1_page_relative_links_and_an_empty_feed(site: Site, engine: Engine) -> None:
+    latin = page("Été à Noël", "2024-03-06").replace("<head>", "<head><meta charset='iso-8859-1'>")
+    raw = latin.encode("latin-1")  # served as these bytes, with no charset in the header
+    site.pages["/%C3%A9t%C3%A9"] = (200, "text/html", raw.decode("utf-8", errors="surrogateescape"))
+    read = read_web(site.base + "/été")  # a non-ASCII path is percent-encoded
+    assert read.articles[0].title == "Été à Noël" and "Vénissieux" in read.articles[0].text
+    with pytest.raises(CorpusError, match="not a usable address|cannot be reached|download failed"):
+        read_web("http://[::1")
+    relative = rss("", ["/a1", "/a2"])  # links without the host: relative to the feed
+    site.set("/relative.xml", relative, "application/rss+xml")
+    assert {a.url for a in read_web(site.base + "/relative.xml").articles} == {
+        site.base + "/a1",
+        site.base + "/a2",
+    }
+    site.set("/empty.xml", rss(site.base, []), "application/rss+xml")
+    change = engine.add_web(site.base + "/empty.xml")
+    assert change.files == () and change.notes == (f"{site.base}/empty.xml: the feed lists no items",)

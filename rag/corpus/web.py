@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from ..errors import CorpusError
 from ..text import fold
@@ -124,7 +124,7 @@ def read_web(
                 "and not an RSS or Atom feed: give an article's address or a feed's"
             )
         return WebRead((article,))
-    return _read_feed(source, feed, max_items, progress)
+    return _read_feed(source, got.url, feed, max_items, progress)
 
 
 def extract(got: Fetched, fallback: dict[str, str] | None = None) -> WebArticle | None:
@@ -133,8 +133,9 @@ def extract(got: Fetched, fallback: dict[str, str] | None = None) -> WebArticle 
     import trafilatura
 
     fallback = fallback or {}
+    # Without a charset from the server, trafilatura reads the page's own (<meta charset>).
     doc = trafilatura.bare_extraction(
-        got.text(),
+        got.text() if "charset=" in got.content_type else got.body,
         url=got.url,
         with_metadata=True,
         favor_recall=True,
@@ -171,10 +172,13 @@ def _as_feed(got: Fetched) -> Any | None:
 
 
 def _read_feed(
-    source: str, feed: Any, max_items: int, progress: Callable[[int, int], None] | None
+    source: str, base: str, feed: Any, max_items: int, progress: Callable[[int, int], None] | None
 ) -> WebRead:
     title = str(feed.feed.get("title", "") or urlparse(source).netloc or Path(source).name)
-    entries = list(feed.entries)
+    # Newest first (items without a date after, in feed order), so that a cut keeps the newest.
+    entries = sorted(feed.entries, key=lambda e: _entry_date(e) or "0", reverse=True)
+    if not entries:
+        return WebRead((), (), f"{source}: the feed lists no items", title)
     note = ""
     if len(entries) > max_items:
         note = (
@@ -188,6 +192,8 @@ def _read_feed(
 
     def one(n: int, entry: Any) -> WebArticle:
         link = str(entry.get("link", "") or "").strip()
+        if link and base.lower().startswith(("http://", "https://")):
+            link = urljoin(base, link)  # (a relative link is relative to the feed)
         name = link or f"{source} item {n + 1} ({entry.get('title', 'untitled')})"
         fallback = {
             "url": link,
@@ -217,9 +223,10 @@ def _read_feed(
         for n, future in enumerate(futures):
             try:
                 articles.append(future.result())
-            except CorpusError as exc:
+            except Exception as exc:  # one item that fails, however, is reported; the others go in
                 link = str(entries[n].get("link", "") or f"item {n + 1}")
-                refused.append((link, str(exc)))
+                message = str(exc) if isinstance(exc, CorpusError) else f"{link}: {type(exc).__name__}: {exc}"
+                refused.append((link, message))
             done += 1
             if progress is not None:
                 progress(done, len(entries))

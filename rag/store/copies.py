@@ -184,7 +184,7 @@ class CopyIndex:
         # A version stands for its lineage: it is as early as the first version of it.
         first = {d.id: d.date for d in current}
         for d in members:
-            if d.id in self.newer and d.date:
+            if d.id in self.newer and d.date and self.newer[d.id] in first:
                 first[self.newer[d.id]] = min(first[self.newer[d.id]] or d.date, d.date)
         longest = max(len(d.text) for d in current)
         complete = [d for d in current if len(d.text) >= COMPLETE * longest]
@@ -214,7 +214,12 @@ class CopyIndex:
         groups computed now (and saved with the next update)."""
         index = cls()
         if not path.is_file():
-            log.info("%s: no copy groups saved (an older index): grouping %d documents", path, len(documents))
+            log.warning(
+                "%s: no wire-copy groups saved (an index from an older rag): grouping its %d documents at "
+                "every load until `rag index` saves them",
+                path,
+                len(documents),
+            )
             index.regroup(documents)
             return index
         try:
@@ -254,4 +259,13 @@ def _versions(members: Iterable[Document]) -> dict[str, str]:
             for doc in dated:
                 if doc.date < newest.date:
                     newer.setdefault(doc.id, newest.id)
+    # A lineage's newest may be superseded in the other lineage (an article updated in place, then
+    # reprinted under another url): each points to the end of its chain, a current document.
+    for doc_id in list(newer):
+        seen = {doc_id}
+        while newer[doc_id] in newer and newer[doc_id] not in seen:
+            seen.add(newer[doc_id])
+            newer[doc_id] = newer[newer[doc_id]]
+        if newer[doc_id] in newer:  # (a cycle: dates equal at some step) the document stays current
+            del newer[doc_id]
     return newer
