@@ -229,7 +229,7 @@ class Engine:
         store = self._store  # one snapshot for the whole question
         said, relative = "", False
         if not any(period):  # a period given as an argument wins over the question's words
-            found = question_period(question, *self.reference_dates(store), self.newest_date(store))
+            found = question_period(question, *self.reference_dates(store), store.date_span()[1])
             if found is not None:
                 period, said, relative = (found.since, found.until), found.words, not found.absolute
         query = self.questions.analyse(question, history, *period, period_words=said, relative=relative)
@@ -241,15 +241,11 @@ class Engine:
         """(reference, oldest): the date a question's "last week" is counted from (the newest
         article's, or today's with ``time_reference="today"``) and the oldest article's; ``""`` for
         a corpus without dates."""
-        dates = [d.date[:10] for d in (store or self._store).documents.values() if d.date]
-        if not dates:
+        oldest, newest = (store or self._store).date_span()
+        if not newest:
             return "", ""
-        reference = date.today().isoformat() if self.settings.time_reference == "today" else max(dates)
-        return reference, min(dates)
-
-    def newest_date(self, store: Store | None = None) -> str:
-        """The newest article's date (ISO), ``""`` for a corpus without dates."""
-        return max((d.date[:10] for d in (store or self._store).documents.values() if d.date), default="")
+        reference = date.today().isoformat() if self.settings.time_reference == "today" else newest
+        return reference, oldest
 
     def warm_up(self) -> None:
         """Load the model and build the in-memory lexical indexes now rather than on the first

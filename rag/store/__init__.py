@@ -79,6 +79,7 @@ class Store:
         self.dense = DenseIndex(dim)
         self.lexical = LexicalIndex(self.tables)
         self.copies = CopyIndex()
+        self._dates: tuple[str, str] | None = None  # date_span's, until the documents change
 
     # ----- reading -------------------------------------------------------------------------------
     @property
@@ -139,6 +140,7 @@ class Store:
         self.tables.add(document, chunks, sentences, terms, sentence_terms)
         self.dense.add(sentence_ids, vectors, ids)
         self.lexical.invalidate()
+        self._dates = None
 
     def remove(self, doc_id: str) -> int:
         """Remove a document from the vectors and the lexical index together; returns chunks removed."""
@@ -147,6 +149,7 @@ class Store:
         chunk_ids, sentence_ids = self.tables.remove(doc_id)
         self.dense.remove(sentence_ids)
         self.lexical.invalidate()
+        self._dates = None
         return len(chunk_ids)
 
     def copy(self) -> Store:
@@ -194,6 +197,14 @@ class Store:
     ) -> list[tuple[str, float]]:
         """The ``n`` best BM25 matches for the query terms (see :meth:`LexicalIndex.search`)."""
         return self.lexical.search(terms, n, document_weight, only)
+
+    def date_span(self) -> tuple[str, str]:
+        """(oldest, newest) publication date of the dated documents (ISO days); ``("", "")`` when
+        none is dated. Computed once per snapshot: questions read it every time."""
+        if self._dates is None:
+            dates = [d.date[:10] for d in self.documents.values() if d.date]
+            self._dates = (min(dates), max(dates)) if dates else ("", "")
+        return self._dates
 
     def documents_between(self, since: str = "", until: str = "", undated: bool = False) -> set[str]:
         """The documents dated from ``since`` to ``until`` (ISO dates, both included; ``""``: no
