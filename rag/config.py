@@ -148,6 +148,7 @@ _SPECS: dict[str, _Spec] = {
     "auth_file": _Spec("RAG_AUTH_FILE", "--auth-file", _login_file),
     "read_only": _Spec("RAG_READ_ONLY", "--read-only", _flag),
     "time_reference": _Spec("RAG_TIME_REFERENCE", "--today", _time_reference),
+    "span_reader": _Spec("RAG_SPAN_READER", None, _flag),
 }
 
 
@@ -177,6 +178,8 @@ class Settings:
     read_only: bool = False  # the web chat without upload, removal or restore
     # "last week" in a question: the week before the newest article ("newest"), or before "today"
     time_reference: str = "newest"
+    # the reader's trained span model (rag/composer/span_model.py); 0: its rules alone
+    span_reader: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):

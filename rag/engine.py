@@ -32,6 +32,7 @@ import numpy as np
 from .chunking import Chunker
 from .composer import COMPOSERS, Composer, calibrations_for, messages
 from .composer.copies import with_copies
+from .composer.span_model import SpanModel
 from .config import MAX_K, Settings
 from .corpus import suffixes
 from .corpus.changes import MAX_UPLOAD_BYTES, CorpusFolder, FileResult, TrashEntry
@@ -132,8 +133,9 @@ class Engine:
         self.analyzer = LexicalAnalyzer()
         self.questions = QuestionAnalyzer(self.analyzer)
         self.retrieval_settings = RetrievalSettings()
+        span = SpanModel(settings.cache_dir) if settings.span_reader else None
         self.composer: Composer = composer or COMPOSERS[settings.composer](
-            calibrations_for(calibration_key(embedder.model_id)), lexical=self.analyzer
+            calibrations_for(calibration_key(embedder.model_id)), lexical=self.analyzer, span=span
         )
         self._store = store
         self._write_lock = threading.RLock()  # one corpus change or index update at a time
@@ -256,6 +258,7 @@ class Engine:
         query = self.questions.analyse(term)
         vector = self.embedder.embed_queries(["warm up"])[0]
         Retriever(store, self.retrieval_settings).search(query, vector, k=1)
+        self.composer.warm_up()
 
     def document(self, doc_id: str) -> Document:
         """The whole document (for showing a citation in context)."""

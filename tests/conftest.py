@@ -12,6 +12,9 @@ from helpers import write_corpus
 from rag.embedders import HashEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never reach a model hub
+# The reader's span model is tested where asked for (test_span_reader.py, the real-model tests); the
+# other tests compose with the reader's rules, without loading torch in every engine.
+os.environ.setdefault("RAG_SPAN_READER", "0")
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     corpus.mkdir()
     for name, text in ARTICLES.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", span_reader=False)  # the rules
     return Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
 
 

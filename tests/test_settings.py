@@ -29,6 +29,7 @@ VALID = {
     "auth": ("ana:s3cret", "ana:s3cret"),
     "read_only": ("1", True),
     "time_reference": ("today", "today"),
+    "span_reader": ("0", False),
     # "auth_file" needs a file: see the test
 }
 

@@ -34,6 +34,9 @@ class Composer(Protocol):
 
     def threshold(self, cross_language: bool = False) -> float: ...
 
+    def warm_up(self) -> None:
+        """Load what the first answer would otherwise wait for (a model)."""
+
 
 COMPOSERS: dict[str, type[ExtractiveComposer]] = {
     ReaderComposer.name: ReaderComposer,

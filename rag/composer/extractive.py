@@ -23,6 +23,7 @@ from ..text import LexicalAnalyzer, detect_language, fold, normalize
 from ..types import Answer, Citation, Hit, Sentence
 from . import messages
 from .calibration import UNCALIBRATED, Calibration, Calibrations, Features
+from .span_model import SpanModel
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,14 @@ class ExtractiveComposer:
         calibrations: Calibrations = UNCALIBRATED,
         settings: ComposerSettings | None = None,
         lexical: LexicalAnalyzer | None = None,
+        span: SpanModel | None = None,  # the reader's model; this composer reads none
     ) -> None:
         self.calibrations = calibrations
         self.settings = settings or ComposerSettings()
         self.lexical = lexical or LexicalAnalyzer()  # for indexes written before sentence terms were
+
+    def warm_up(self) -> None:
+        """Nothing to load: this composer runs no model."""
 
     def calibration(self, cross_language: bool) -> Calibration:
         return self.calibrations.pick(cross_language)

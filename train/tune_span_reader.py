@@ -1,0 +1,167 @@
+"""Choose the reader's span-model settings (``ReaderSettings.span_*``) on the tuning sets only.
+
+The sets: PIAF's training half (its answerable questions and the removed-gold ones of the no-answer
+simulation; with ``--fold``, its tuning fold only, read by a model trained without it:
+``train/span_reader.py --hold-out-fold``), XQuAD's training half, and ``eval/dev_questions.jsonl``
+over the Wikinews distractors.
+Each question is retrieved once; every setting in the grid then composes from the same hits, and the
+model's reads are cached by (question, sentence). The table printed is the one in
+docs/tuning.md#the-span-reader.
+
+    .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
+    .venv/bin/python train/tune_span_reader.py ../shared/data --fold --weights /tmp/fold.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import math
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from rag import Engine, Settings, load_embedder  # noqa: E402
+from rag.composer import ReaderComposer, ReaderSettings, calibrations_for  # noqa: E402
+from rag.composer.span_model import Span, SpanModel  # noqa: E402
+from rag.evaluation import CachingEmbedder, contains_answer, load_qa, no_answer_split  # noqa: E402
+from rag.evaluation.harness import build_indexes  # noqa: E402
+from rag.evaluation.metrics import SHORT_KINDS, roc_auc, short_answer_matches  # noqa: E402
+from rag.evaluation.qa import title_half  # noqa: E402
+from train.span_reader import tuning_fold  # noqa: E402
+
+
+class CachedReads(SpanModel):
+    """The span model, each (question, sentence) read once across the grid."""
+
+    def __init__(self, inner: SpanModel) -> None:
+        self.inner = inner
+        self.memo: dict[tuple[str, str], Span] = {}
+
+    def read(self, question: str, sentences: list[str]) -> list[Span]:
+        missing = [s for s in dict.fromkeys(sentences) if (question, s) not in self.memo]
+        for s, span in zip(missing, self.inner.read(question, missing), strict=True):
+            self.memo[question, s] = span
+        return [self.memo[question, s] for s in sentences]
+
+
+def collect(
+    emb: Any, path: Path, half: str | None, distractors: Path | None, fold: bool = False
+) -> list[tuple[Any, str, Any]]:
+    items = load_qa(path)
+    asked = [i for i in items if half is None or title_half(i.title) == half]
+    asked = [i for i in asked if not fold or tuning_fold(i.title)]
+    removed = set(no_answer_split(asked))
+    built = build_indexes(Path(tempfile.mkdtemp()), items, removed, emb, Settings.resolve(), distractors)
+    cached = CachingEmbedder(emb)
+    full = Engine.open(built.full_dir, embedder=cached)
+    reduced = Engine.open(built.reduced_dir, embedder=cached)
+    rows = [
+        (i, "answerable" if i.answerable else "unanswerable", full.retrieve(i.question, k=5)) for i in asked
+    ]
+    rows += [(i, "removed", reduced.retrieve(i.question, k=5)) for i in asked if i.doc_id in removed]
+    return rows
+
+
+def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:
+    answerable = abstained = first = in_text = cites = answered = typed = short = shown = 0
+    positive: list[float] = []
+    negative: list[float] = []
+    caught = removed = 0
+    for item, split, found in rows:
+        a = composer.compose(found.query, found.hits, found.store, found.vector)
+        if split == "answerable":
+            answerable += 1
+            abstained += a.abstained
+            positive.append(-1.0 if a.abstained else a.confidence)
+            first += bool(a.citations) and contains_answer(a.citations[0].quote, item.answers)
+            in_text += contains_answer(a.text, item.answers)
+            if not a.abstained:
+                answered += 1
+                cites += len(a.citations)
+            if found.query.expected in SHORT_KINDS:
+                typed += 1
+                shown += a.short_answer is not None
+                if a.short_answer is not None:
+                    short += short_answer_matches(a.short_answer.text, item.answers)
+        else:
+            removed += 1
+            caught += a.abstained
+            negative.append(-1.0 if a.abstained else a.confidence)
+    auc = roc_auc(positive, negative) if negative else float("nan")
+    return (
+        f"1st {100 * first / answerable:.1f} text {100 * in_text / answerable:.1f} "
+        f"short {100 * short / max(typed, 1):.1f} of {100 * shown / max(typed, 1):.0f} "
+        f"cit {cites / max(answered, 1):.2f} "
+        f"abstain {100 * abstained / answerable:.1f} caught {caught}/{removed} auc {auc:.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
+    parser.add_argument("--fold", action="store_true", help="only the training halves' tuning fold")
+    args = parser.parse_args()
+    emb = load_embedder("multilingual-e5-small")
+    sets = {
+        "PIAF train": collect(emb, args.data / "piaf_v1.0_fr.jsonl", "train", None, args.fold),
+        "XQuAD train": collect(emb, args.data / "xquad_en.jsonl", "train", None, args.fold),
+        "dev": collect(emb, Path("eval/dev_questions.jsonl"), None, args.data / "wikinews_fr_2012.jsonl"),
+    }
+    cache = Settings.resolve().cache_dir
+    span = CachedReads(SpanModel.load(cache, args.weights) if args.weights else SpanModel.load(cache))
+    calibrations = calibrations_for("multilingual-e5-small")
+
+    def reader(**changes: Any) -> ReaderComposer:
+        settings = dataclasses.replace(ReaderSettings(), **changes)
+        return ReaderComposer(calibrations, reader=settings, span=span)
+
+    def run(name: str, composer: ReaderComposer) -> dict[str, str]:
+        out = {label: score(composer, rows) for label, rows in sets.items()}
+        for label, line in out.items():
+            print(f"{name} | {label}: {line}", flush=True)
+        return out
+
+    run("rules only", ReaderComposer(calibrations))
+    # 1. the sentence order and the short answer, with the calibrated confidence alone
+    firsts: dict[float, float] = {}
+    for weight, shown in itertools.product((0.0, 0.1, 0.3, 1.0), (-4.0, -2.0, 0.0)):
+        out = run(f"weight {weight} shown {shown}", reader(span_weight=weight, span_shown=shown))
+        firsts[weight] = sum(float(line.split()[1]) for label, line in out.items() if "train" in label)
+    weight = max(firsts, key=lambda w: firsts[w])
+    # 2. the model's belief in the confidence: fitted on the training halves' answerable and
+    # removed-gold questions, same language
+    features, labels = [], []
+    probe = reader(span_weight=weight)
+    for label, rows in sets.items():
+        if "train" not in label:
+            continue
+        for _item, split, found in rows:
+            candidates = probe._candidates(found.query, found.hits, found.store, found.vector)
+            if not candidates:
+                continue
+            confidence = probe._confidence(found.query, candidates, found.hits, found.store, False)
+            _, read = probe._read(candidates, found.query, found.store)
+            p = min(max(confidence, 1e-6), 1 - 1e-6)
+            features.append([math.log(p / (1 - p)), max(min(max(r.score for r in read.values()), 20), -20)])
+            labels.append(split == "answerable")
+    fit = LogisticRegression(class_weight="balanced").fit(np.array(features), np.array(labels))
+    combination = (float(fit.coef_[0][0]), float(fit.coef_[0][1]), float(fit.intercept_[0]))
+    print(f"span_confidence = {tuple(round(x, 3) for x in combination)} (weight {weight})", flush=True)
+    for threshold in (0.1, 0.15, 0.2, 0.3):
+        run(
+            f"weight {weight} confidence fitted, threshold {threshold}",
+            reader(span_weight=weight, span_confidence=combination, span_threshold=threshold),
+        )
+
+
+if __name__ == "__main__":
+    main()
