@@ -8,7 +8,8 @@ is the median of ``--runs`` runs; each ratio compares two things measured in the
 - index build: sentences/s (and chunks/s) of `update_index` (a full build) against bare
   `embed_passages` of the same texts (the model call alone, same backend);
 - incremental: adding one article, and removing one, against the full rebuild;
-- query: warm `Engine.ask` p50/p95 (the default composer, and the extractive one over the same store)
+- query: warm `Engine.ask` p50/p95 (the default composer, the reader without its span model and the
+  extractive composer over the same store)
   against bare query encoding + FAISS search of the same questions,
   and against LangChain (langchain-community ``FAISS`` + ``HuggingFaceEmbeddings`` on the same local
   model folder, ``similarity_search(q, k=10)``) over the same chunks. The LangChain index is filled
@@ -160,9 +161,14 @@ def query_figures(work: Path, embedder, questions: list[str], args: argparse.Nam
     store = engine.store  # the bare baseline searches the same FAISS index directly
     # The earlier composer over the same store, for the reader's cost in the same run.
     extractive = Engine(replace(engine.settings, composer="extractive"), embedder, store)
+    rules = Engine(
+        replace(engine.settings, span_reader=False), embedder, store
+    )  # the reader without its model
+    engine.warm_up()  # the span model loads once, not in the first question's time
     ask_ms: list[float] = []
     bare_ms: list[float] = []
     extractive_ms: list[float] = []
+    rules_ms: list[float] = []
 
     def ask(q: str) -> None:
         t = time.perf_counter()
@@ -174,6 +180,11 @@ def query_figures(work: Path, embedder, questions: list[str], args: argparse.Nam
         extractive.ask(q)
         extractive_ms.append((time.perf_counter() - t) * 1000)
 
+    def ask_rules(q: str) -> None:
+        t = time.perf_counter()
+        rules.ask(q)
+        rules_ms.append((time.perf_counter() - t) * 1000)
+
     def bare(q: str) -> None:
         t = time.perf_counter()
         store.search_dense(embedder.embed_queries([q])[0], 10)
@@ -183,8 +194,8 @@ def query_figures(work: Path, embedder, questions: list[str], args: argparse.Nam
         for i, q in enumerate(questions):
             # A repeated encoding of the same question runs 1.5 to 3 ms faster than the first (same
             # input shape just seen): the order rotates so that no side always goes first.
-            steps = [ask, bare, ask_extractive]
-            for step in steps[i % 3 :] + steps[: i % 3]:
+            steps = [ask, bare, ask_extractive, ask_rules]
+            for step in steps[i % 4 :] + steps[: i % 4]:
                 step(q)
     if not args.no_langchain:
         lc_ms = langchain_latencies(engine, embedder, questions, args.runs)
@@ -202,7 +213,9 @@ def query_figures(work: Path, embedder, questions: list[str], args: argparse.Nam
         f"composers: Engine.ask with the {engine.settings.composer} p50 {percentile(ask_ms, 50):.1f} ms, "
         f"with the extractive p50 {percentile(extractive_ms, 50):.1f} ms "
         f"p95 {percentile(extractive_ms, 95):.1f} ms "
-        f"-> {percentile(ask_ms, 50) / percentile(extractive_ms, 50):.2f}x"
+        f"-> {percentile(ask_ms, 50) / percentile(extractive_ms, 50):.2f}x; "
+        f"with the reader's rules alone (no span model) p50 {percentile(rules_ms, 50):.1f} ms "
+        f"p95 {percentile(rules_ms, 95):.1f} ms"
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from rag import Answer, Engine, Settings
 from rag.composer import ReaderComposer, ReaderSettings
 from rag.composer.short_answer import find
+from rag.composer.span_model import Span
 from rag.embedders import HashEmbedder
 from rag.expected_type import asked_words
 
@@ -192,3 +193,64 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
 def test_short_answer_rules(sentence: str, kind: str, question: str, expected: str | None):
     span = find(sentence, kind, asked_words(question))
     assert (sentence[span[0] : span[1]] if span else None) == expected
+
+
+class BelievesIn:
+    """A stand-in span model: a sentence holding ``words`` answers with ``score``; the others not."""
+
+    def __init__(self, words: str, score: float = 6.0) -> None:
+        self.words, self.score = words, score
+        self.read_sentences: list[str] = []
+
+    def read(self, question: str, sentences: list[str]) -> list[Span]:
+        self.read_sentences += sentences
+        out = []
+        for s in sentences:
+            at = s.find(self.words)
+            out.append(Span(at, at + len(self.words), self.score) if at >= 0 else Span(0, 0, -8.0))
+        return out
+
+
+def with_model(engine: Engine, question: str, model: BelievesIn, **reader: object) -> Answer:
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    composer = ReaderComposer(
+        default.calibrations,
+        default.settings,
+        default.lexical,
+        ReaderSettings(**reader),
+        span=model,  # type: ignore[arg-type]
+    )
+    found = engine.retrieve(question)
+    return composer.compose(found.query, found.hits, found.store, found.vector)
+
+
+def test_the_models_span_is_the_short_answer_of_any_kind(engine: Engine):
+    question = "Sous l'égide de qui le sommet de Washington est-il placé ?"
+    model = BelievesIn("Marco Rubio")
+    answer = with_model(engine, question, model, span_confidence=None)
+    assert model.read_sentences, "the reader reads its candidates with the model"
+    assert answer.short_answer is not None and answer.short_answer.text == "Marco Rubio"
+    assert answer.citations[0].quote.startswith("Le sommet est placé")
+    check_verbatim(engine, answer)
+    doubtful = with_model(engine, question, BelievesIn("Marco Rubio", score=-1.0), span_confidence=None)
+    assert doubtful.short_answer is None and not doubtful.abstained  # under span_shown: the sentence alone
+
+
+WIDE: dict[str, object] = {"span_weight": 10.0, "span_margin": 10.0, "span_candidates": 50}
+
+
+def test_the_model_moves_the_sentence_it_believes_first(engine: Engine):
+    question = "Que dit-on du sommet de Washington ?"
+    believed = with_model(engine, question, BelievesIn("Quinze pays"), **WIDE)
+    doubted = with_model(engine, question, BelievesIn("Marco Rubio"), **WIDE)
+    assert believed.citations[0].quote.startswith("Quinze pays")
+    assert doubted.citations[0].quote.startswith("Le sommet est placé")
+
+
+def test_with_the_models_doubt_the_reader_abstains(engine: Engine):
+    question = "Combien de personnes emploie l'usine de L'Oréal en Indonésie ?"
+    sure = with_model(engine, question, BelievesIn("800 personnes"), span_confidence=(1.0, 1.0, 0.0))
+    doubt = with_model(engine, question, BelievesIn("nothing here"), span_confidence=(1.0, 1.0, 0.0))
+    assert not sure.abstained and sure.short_answer is not None and sure.short_answer.text == "800 personnes"
+    assert doubt.abstained and doubt.reason == "detail_missing" and doubt.confidence < sure.confidence

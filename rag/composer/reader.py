@@ -67,15 +67,15 @@ class ReaderSettings:
     names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)
     typed_abstain: bool = True  # no date or number where one is asked: "detail missing"
     antecedent: bool = True  # add the sentence naming the subject of an opening pronoun
-    # The span reader (:mod:`.span_model`), when the composer has one:
+    # The span reader (:mod:`.span_model`), when the composer has one (docs/tuning.md#the-span-reader):
     span_candidates: int = 4  # the best candidates it reads
     span_margin: float = 0.1  # of which those scoring this close to the best
     span_weight: float = 0.1  # its belief that a sentence answers (0 to 1), times this, added to its score
     span_shown: float = 0.0  # its short answer is shown when its score is over this
     # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
-    span_confidence: tuple[float, float, float] | None = None
-    span_threshold: float = 0.5
+    span_confidence: tuple[float, float, float] | None = (0.866, 0.178, 0.159)
+    span_threshold: float = 0.15
 
 
 class ReaderComposer(ExtractiveComposer):

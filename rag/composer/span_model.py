@@ -252,12 +252,40 @@ class SpanModel:
                 continue
             offsets = enc["offset_mapping"][n]
             a, b = int(offsets[ts][0]), int(offsets[te][1])
-            while a < b and sentence[a].isspace():
-                a += 1
-            while b > a and sentence[b - 1] in " ,;:.)":  # a clause's punctuation is not the answer's
-                b -= 1
+            a, b = whole_words(sentence, a, b)
             out.append(Span(a, b, float(pairs[ts, te]) - null))
         return out
+
+
+def whole_words(sentence: str, a: int, b: int) -> tuple[int, int]:
+    """The span ``sentence[a:b]`` widened to whole words and trimmed of the punctuation around it.
+
+    >>> s = "Il est arrivé à Cascais (Portugal), à 5 000 années-lumière."
+    >>> a, b = whole_words(s, s.index("Cascais"), s.index(")") + 2); s[a:b]
+    'Cascais (Portugal)'
+    >>> a, b = whole_words(s, s.index("5 000"), s.index("-lumière")); s[a:b]
+    '5 000 années-lumière'
+    """
+
+    def inside_word(i: int) -> bool:  # sentence[i] continues the word before it
+        c = sentence[i]
+        return c.isalnum() or (c in "-'’" and i + 1 < len(sentence) and sentence[i + 1].isalnum())
+
+    while a > 0 and a < b and sentence[a - 1].isalnum() and sentence[a].isalnum():
+        a -= 1
+    while b < len(sentence) and b > a and (sentence[b - 1].isalnum() or sentence[b - 1] in "-'’"):
+        if not inside_word(b):
+            break
+        b += 1
+    while a < b and (sentence[a].isspace() or sentence[a] in ",;:.("):
+        if sentence[a] == "(" and ")" in sentence[a:b]:
+            break
+        a += 1
+    while b > a and (sentence[b - 1].isspace() or sentence[b - 1] in ",;:.)"):
+        if sentence[b - 1] == ")" and "(" in sentence[a : b - 1]:
+            break
+        b -= 1
+    return a, b
 
 
 def _export(model: Any) -> Any:
