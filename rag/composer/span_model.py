@@ -290,10 +290,9 @@ def whole_words(sentence: str, a: int, b: int) -> tuple[int, int]:
 
 def _export(model: Any) -> Any:
     """The torch network -> ov.Model: input_ids, attention_mask [batch, tokens] -> logits."""
-    import warnings
-
-    import openvino as ov
     import torch
+
+    from ..embedders.openvino_ir import convert_module
 
     class Logits(torch.nn.Module):  # type: ignore[misc]
         def __init__(self, inner: Any) -> None:
@@ -304,15 +303,7 @@ def _export(model: Any) -> Any:
             hidden = self.inner.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             return self.inner.head(hidden)
 
-    ids = torch.tensor([[0, 6, 7, 8, 9, 2], [0, 6, 7, 2, 1, 1]], dtype=torch.long)  # padded: the masked path
-    shape = ov.PartialShape([-1, -1])
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # TracerWarnings about shape checks that hold for any input
-        return ov.convert_model(
-            Logits(model),
-            example_input={"input_ids": ids, "attention_mask": (ids != 1).long()},
-            input=[("input_ids", shape, ov.Type.i64), ("attention_mask", shape, ov.Type.i64)],
-        )
+    return convert_module(Logits(model))
 
 
 def _shipped(model: Any) -> list[str]:

@@ -56,7 +56,7 @@ CALIBRATION_FILE = Path(__file__).with_name("int8_calibration.txt")
 MANIFEST = "openvino_build.json"  # written last
 FILES = ("model.xml", "model.bin")
 _INSTALL = "pip install openvino nncf"
-_TELEMETRY_LOCK = threading.Lock()
+_TELEMETRY_LOCK = threading.RLock()  # convert_module takes it inside _build too
 
 
 def openvino_available() -> bool:
@@ -215,7 +215,6 @@ def _build(
 
 def _export(model_folder: Path) -> Any:
     """torch BertModel -> ov.Model with inputs input_ids, attention_mask [batch, tokens] (i64)."""
-    import openvino as ov
     import torch
     from transformers import AutoModel
 
@@ -236,19 +235,28 @@ def _export(model_folder: Path) -> Any:
             hidden: torch.Tensor = out.last_hidden_state
             return hidden
 
+    model = convert_module(Encoder(bert))
+    model.outputs[0].get_tensor().set_names({"last_hidden_state"})
+    return model
+
+
+def convert_module(module: Any) -> Any:
+    """A torch module ``forward(input_ids, attention_mask)`` over [batch, tokens] (i64) -> ov.Model,
+    OpenVINO's telemetry declined while it converts (the span reader's network uses it too)."""
+    import openvino as ov
+    import torch
+
     # A padded example, so that tracing follows the masked path.
     ids = torch.tensor([[0, 6, 7, 8, 9, 2], [0, 6, 7, 2, 1, 1]], dtype=torch.long)
     mask = (ids != 1).long()
     shape = ov.PartialShape([-1, -1])
-    with warnings.catch_warnings(), torch.no_grad():
+    with _telemetry_declined(), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings about shape checks that hold for any input
-        model = ov.convert_model(
-            Encoder(bert),
+        return ov.convert_model(
+            module,
             example_input={"input_ids": ids, "attention_mask": mask},
             input=[("input_ids", shape, ov.Type.i64), ("attention_mask", shape, ov.Type.i64)],
         )
-    model.outputs[0].get_tensor().set_names({"last_hidden_state"})
-    return model
 
 
 def _quantize(model: Any, model_folder: Path, calibration: Sequence[str]) -> Any:
