@@ -20,7 +20,7 @@ run: install
 	$(VENV)/bin/rag serve
 
 lint: install
-	$(VENV)/bin/ruff check rag ui tests bench
+	$(VENV)/bin/ruff check rag ui tests bench train
 	$(VENV)/bin/mypy rag ui
 
 test: lint
