@@ -278,3 +278,16 @@ def test_a_span_model_that_cannot_load_leaves_the_rules_answering(engine: Engine
         assert not answer.abstained and answer.short_answer is not None
         assert answer.short_answer.text == "800 personnes"  # the rules' span
     assert broken.calls == 1 and composer.span is None
+
+
+def test_span_typed_keeps_a_number_questions_short_answer_to_a_number(engine: Engine):
+    question = "Combien de pays participent à la réunion sur les terres rares ?"
+    odd = BelievesIn("entreprises")  # in "Quinze pays et 40 entreprises…", words holding no number
+    answer = with_model(engine, question, odd, span_confidence=None, span_typed=True, **WIDE)
+    assert answer.citations and answer.short_answer is None
+    loose = with_model(engine, question, odd, span_confidence=None, **WIDE)  # the default: off
+    assert loose.short_answer is not None and loose.short_answer.text == "entreprises"
+    right = with_model(
+        engine, question, BelievesIn("Quinze pays"), span_confidence=None, span_typed=True, **WIDE
+    )
+    assert right.short_answer is not None and right.short_answer.text == "Quinze pays"

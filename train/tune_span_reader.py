@@ -162,12 +162,11 @@ def main() -> None:
             reader(span_weight=weight, span_confidence=combination, span_threshold=threshold),
         )
     # 3. how sure the model must be for its span to be shown (precision against coverage)
-    for shown in (0.0, 2.0, 4.0, 6.0):
+    for shown in (0.0, 2.0, 4.0):
         kept = {"span_confidence": combination, "span_threshold": 0.15}
-        run(
-            f"weight {weight} kept confidence, shown {shown}",
-            reader(span_weight=weight, span_shown=shown, **kept),
-        )
+        for typed in (False, True):
+            name = f"weight {weight} kept confidence, shown {shown}, typed {typed}"
+            run(name, reader(span_weight=weight, span_shown=shown, span_typed=typed, **kept))
 
 
 if __name__ == "__main__":

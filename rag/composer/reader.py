@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError
+from ..expected_type import offered
 from ..query import Query
 from ..store import Store
 from ..text import LexicalAnalyzer, detect_language, fold, normalize
@@ -76,6 +77,7 @@ class ReaderSettings:
     span_margin: float = 0.1  # of which those scoring this close to the best
     span_weight: float = 0.1  # its belief that a sentence answers (0 to 1), times this, added to its score
     span_shown: float = 0.0  # its short answer is shown when its score is over this
+    span_typed: bool = False  # and, for a date, a number or a measure, only when it holds one
     # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
     span_confidence: tuple[float, float, float] | None = (0.866, 0.178, 0.159)
@@ -153,6 +155,9 @@ class ReaderComposer(ExtractiveComposer):
         model_span = read.get((best.hit.chunk.doc_id, best.start))
         if kind is not None and model_span is not None:  # the model's span, trusted over the rules
             sure = model_span.score > self.reader.span_shown and model_span.end > model_span.start
+            if sure and self.reader.span_typed and short_answer.KINDS.get(kind) not in _NAMED:
+                words = sentence_text(store, best)[model_span.start : model_span.end]
+                sure = offered(words, kind, query.asked)  # a height is not "massif du Mont-Blanc"
             spans = [(model_span.start, model_span.end)] if sure else []
         if spans and kind is not None and (model_span is not None or self._shown(kind, spans)):
             span = spans[0]
