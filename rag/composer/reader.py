@@ -123,11 +123,14 @@ class ReaderComposer(ExtractiveComposer):
         kind = query.expected
         read: dict[tuple[str, int], Span] = {}
         threshold = self.threshold(cross)
-        if self.span is not None and (confidence >= threshold or self._rescues(cross)):
+        # Same language, the model's belief joins the confidence: it may rescue a question the
+        # calibration alone would abstain on (across languages there was nothing to fit it on).
+        combination = None if cross else self.reader.span_confidence
+        if self.span is not None and (confidence >= threshold or combination is not None):
             candidates, read = self._read(candidates, query, store)
-            if read and not cross and self.reader.span_confidence is not None:
+            if read and combination is not None:
                 # the evidence that some sentence answers, as the combination was fitted
-                confidence = self._with_span(confidence, max(r.score for r in read.values()))
+                confidence = _combined(combination, confidence, max(r.score for r in read.values()))
                 threshold = self.reader.span_threshold
         if confidence < threshold:
             reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
@@ -179,18 +182,6 @@ class ReaderComposer(ExtractiveComposer):
         )
 
     # ----- choosing ------------------------------------------------------------------------------
-    def _rescues(self, cross: bool) -> bool:
-        """Whether the model's belief may make a question answerable that the calibration alone would
-        abstain on (same language, with a fitted combination)."""
-        return not cross and self.reader.span_confidence is not None
-
-    def _with_span(self, confidence: float, score: float) -> float:
-        """The calibrated confidence and the model's best score together (``span_confidence``)."""
-        a, b, c = self.reader.span_confidence or (1.0, 0.0, 0.0)
-        p = min(max(confidence, 1e-6), 1 - 1e-6)
-        z = a * math.log(p / (1 - p)) + b * max(min(score, 20.0), -20.0) + c
-        return 1.0 / (1.0 + math.exp(-z))
-
     def _read(
         self, candidates: list[Candidate], query: Query, store: Store
     ) -> tuple[list[Candidate], dict[tuple[str, int], Span]]:
@@ -210,11 +201,7 @@ class ReaderComposer(ExtractiveComposer):
             self.span = None
             return candidates, {}
         weight = self.reader.span_weight
-
-        def belief(score: float) -> float:
-            return 1.0 / (1.0 + math.exp(-max(min(score, 20.0), -20.0)))
-
-        order = sorted(range(len(pool)), key=lambda i: -(pool[i].score + weight * belief(found[i].score)))
+        order = sorted(range(len(pool)), key=lambda i: -(pool[i].score + weight * _sigmoid(found[i].score)))
         reordered = [pool[i] for i in order]
         read = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(pool, found, strict=True)}
         return reordered + candidates[len(pool) :], read
@@ -384,6 +371,23 @@ class ReaderComposer(ExtractiveComposer):
             related=tuple(self._related(candidates, store)),
             reason=reason,
         )
+
+
+def _sigmoid(z: float) -> float:
+    """1 / (1 + e^-z), for any score the model gives (clamped: -inf and huge values included)."""
+    return 1.0 / (1.0 + math.exp(-max(min(z, 20.0), -20.0)))
+
+
+def _combined(combination: tuple[float, float, float], confidence: float, score: float) -> float:
+    """The calibrated confidence and the model's best score together: sigmoid(a * logit(confidence)
+    + b * score + c), ``ReaderSettings.span_confidence`` = (a, b, c).
+
+    >>> round(_combined((1.0, 0.0, 0.0), 0.7, 5.0), 6), _combined((1.0, 1.0, 0.0), 0.5, 3.0) > 0.9
+    (0.7, True)
+    """
+    a, b, c = combination
+    p = min(max(confidence, 1e-6), 1 - 1e-6)
+    return _sigmoid(a * math.log(p / (1 - p)) + b * max(min(score, 20.0), -20.0) + c)  # clamped as fitted
 
 
 def _document_language(store: Store, doc_id: str) -> str:
