@@ -202,7 +202,7 @@ class BelievesIn:
         self.words, self.score = words, score
         self.read_sentences: list[str] = []
 
-    def read(self, question: str, sentences: list[str]) -> list[Span]:
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
         self.read_sentences += sentences
         out = []
         for s in sentences:
@@ -261,7 +261,7 @@ class Broken:
 
     calls = 0
 
-    def read(self, question: str, sentences: list[str]) -> list[Span]:
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
         self.calls += 1
         raise ModelError("the span reader's weights x are missing; reinstall rag")
 

@@ -39,6 +39,19 @@ def test_a_date_question_gets_the_date(span: SpanModel):
     assert len(sentence[read.start : read.end].split()) <= 4
 
 
+def test_spans_read_after_the_sentence_before_are_offsets_into_the_sentence(
+    span: SpanModel, monkeypatch: pytest.MonkeyPatch
+):
+    assert not span.context  # the shipped weights read the sentence alone
+    monkeypatch.setattr(span, "context", True)  # as weights trained with --context would
+    before = "L'usine de Jababeka, inaugurée par le ministre, produit des shampooings pour l'Asie."
+    sentence = "Selon son directeur, elle emploie 800 personnes."
+    alone, after = span.read("Combien de personnes emploie l'usine ?", [sentence, sentence], ["", before])
+    for read in (alone, after):
+        assert sentence[read.start : read.end] in ("800", "800 personnes")
+    assert after.score != alone.score  # the sentence before was read
+
+
 def test_questions_asked_at_once_are_all_read(span: SpanModel):
     sentence = "Selon son directeur, l'usine emploie 800 personnes."
 

@@ -17,6 +17,12 @@ Run from the repository root (about 15 minutes on 2 cores)::
     .venv/bin/python train/span_reader.py ../shared/data
     .venv/bin/python train/span_reader.py ../shared/data --check   # scores on both test halves
     .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
+    .venv/bin/python train/span_reader.py ../shared/data --context ...  # read after the sentence before
+
+``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
+trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
+can be told from its subject; the weights then say so in their metadata and the reader passes the
+sentence before.
 
 Everything is seeded; the same data and versions give the same weights.
 """
@@ -52,25 +58,37 @@ HEAD_LEARNING_RATE = 1e-3
 FILES = ("piaf_v1.0_fr.jsonl", "xquad_en.jsonl")
 
 
-def sentence_examples(item: QAItem, rng: random.Random, others: list[str]) -> list[tuple[str, str, int, int]]:
-    """``(question, sentence, answer start, answer end)`` rows for one item; offsets into the sentence,
-    ``(0, 0)`` for a sentence that does not answer."""
+def sentence_examples(
+    item: QAItem, rng: random.Random, others: list[tuple[str, str]]
+) -> list[tuple[str, str, int, int, str]]:
+    """``(question, sentence, answer start, answer end, sentence before)`` rows for one item; offsets
+    into the sentence, ``(0, 0)`` for a sentence that does not answer; ``others``: (sentence, sentence
+    before) of the article's other paragraphs."""
     context = normalize(item.context)
     start = item.answer_starts[0]
     end = start + len(item.answers[0])
     spans = sentence_spans(context)
-    gold = next(((s, e) for s, e in spans if s <= start and end <= e), None)
-    if gold is None:  # the answer crosses a sentence boundary
+    at = next((n for n, (s, e) in enumerate(spans) if s <= start and end <= e), None)
+    if at is None:  # the answer crosses a sentence boundary
         return []
+    gold = spans[at]
+
+    def before(n: int) -> str:
+        return context[spans[n - 1][0] : spans[n - 1][1]] if n > 0 else ""
+
     question = normalize(item.question)
-    rows = [(question, context[gold[0] : gold[1]], start - gold[0], end - gold[0])]
+    rows = [(question, context[gold[0] : gold[1]], start - gold[0], end - gold[0], before(at))]
     asked = set(fold(question).split())
-    pool = [context[s:e] for s, e in spans if (s, e) != gold and item.answers[0] not in context[s:e]]
-    pool.sort(key=lambda s: -len(asked & set(fold(s).split())))
+    pool = [
+        (context[s:e], before(n))
+        for n, (s, e) in enumerate(spans)
+        if n != at and item.answers[0] not in context[s:e]
+    ]
+    pool.sort(key=lambda p: -len(asked & set(fold(p[0]).split())))
     chosen = pool[: NEGATIVES - 1] + rng.sample(pool[NEGATIVES - 1 :], min(1, len(pool[NEGATIVES - 1 :])))
     if others:
         chosen.append(rng.choice(others))  # another paragraph of the same article
-    rows += [(question, s, 0, 0) for s in chosen[: NEGATIVES + 1] if item.answers[0] not in s]
+    rows += [(question, s, 0, 0, b) for s, b in chosen[: NEGATIVES + 1] if item.answers[0] not in s]
     return rows
 
 
@@ -81,9 +99,9 @@ def tuning_fold(title: str) -> bool:
     return int(hashlib.sha256(title.encode("utf-8")).hexdigest()[8:16], 16) % 4 == 0
 
 
-def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[str, str, int, int]]:
+def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[str, str, int, int, str]]:
     rng = random.Random(SEED)
-    rows: list[tuple[str, str, int, int]] = []
+    rows: list[tuple[str, str, int, int, str]] = []
     for name in FILES:
         items = [i for i in load_qa(data / name) if i.answerable and title_half(i.title) == half]
         items = [i for i in items if not (hold_out_fold and tuning_fold(i.title))]
@@ -94,38 +112,44 @@ def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[
                 by_title[i.title].append(normalize(i.context))
         for i in items:
             others = [
-                normalize(c)[s:e]
+                (c[s:e], c[spans[n - 1][0] : spans[n - 1][1]] if n else "")
                 for c in by_title[i.title]
                 if c != normalize(i.context)
-                for s, e in sentence_spans(c)
+                for spans in [sentence_spans(c)]
+                for n, (s, e) in enumerate(spans)
             ]
             rows += sentence_examples(i, rng, others)
     return rows
 
 
-def encode(tokenizer, rows):
-    """Token ids and the start/end token of each row's answer (0, 0 for none)."""
+def encode(tokenizer, rows, context: bool = False):
+    """Token ids and the start/end token of each row's answer (0, 0 for none); with ``context``, the
+    sentence is read after the one before it, and only its own tokens may hold the answer."""
+    joined = [span_model.with_context(r[1], r[4] if context else "") for r in rows]
     enc = tokenizer(
         [r[0] for r in rows],
-        [r[1] for r in rows],
+        [text for text, _ in joined],
         truncation="only_second",
         max_length=span_model.MAX_TOKENS,
         return_offsets_mapping=True,
     )
     out = []
-    for n, (_q, _s, a, b) in enumerate(rows):
+    for n, (_q, _s, a, b, _p) in enumerate(rows):
+        base = joined[n][1]
+        a, b = a + base, b + base
         ids = enc["input_ids"][n]
         seq = enc.sequence_ids(n)
         offsets = enc["offset_mapping"][n]
+        inside = [t for t, sid in enumerate(seq) if sid == 1 and offsets[t][0] >= base]
         ts = te = 0
         if b > a:
-            inside = [t for t, sid in enumerate(seq) if sid == 1]
             starts = [t for t in inside if offsets[t][0] <= a < offsets[t][1] or offsets[t][0] >= a]
             ends = [t for t in inside if offsets[t][0] < b]
             if not starts or not ends or ends[-1] < starts[0]:
                 continue  # truncated away
             ts, te = starts[0], ends[-1]
-        context_mask = [1 if sid == 1 or t == 0 else 0 for t, sid in enumerate(seq)]
+        allowed = set(inside)
+        context_mask = [1 if t in allowed or t == 0 else 0 for t in range(len(seq))]
         out.append((ids, context_mask, ts, te))
     return out
 
@@ -155,15 +179,15 @@ def tensors(batch, pad_id: int):
     return ids, attention, mask, starts, ends
 
 
-def train(data: Path, out: Path, hold_out_fold: bool = False) -> None:
+def train(data: Path, out: Path, hold_out_fold: bool = False, context: bool = False) -> None:
     import torch
 
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
     rng = random.Random(SEED)
-    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir)
+    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir, context)
     rows = load_rows(data, "train", hold_out_fold)
-    examples = encode(reader.tokenizer, rows)
+    examples = encode(reader.tokenizer, rows, context)
     log.info("%d rows, %d encoded, %d answering", len(rows), len(examples), sum(e[3] > 0 for e in examples))
     model = reader.model
     model.train()
@@ -199,10 +223,11 @@ def train(data: Path, out: Path, hold_out_fold: bool = False) -> None:
                          time.perf_counter() - started)  # fmt: skip
                 total = 0.0
     model.eval()
-    digest = hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
+    hashed = rows if context else [r[:4] for r in rows]  # the sentence before is data only when read
+    digest = hashlib.sha256(json.dumps(hashed, ensure_ascii=False).encode()).hexdigest()[:16]
     span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": EPOCHS,
-                                 "hold_out_fold": hold_out_fold,
-                                 "seconds": round(time.perf_counter() - started)})  # fmt: skip
+                                 "hold_out_fold": hold_out_fold, "context": context,
+                                 "seconds": round(time.perf_counter() - started)}, context)  # fmt: skip
     log.info("saved %s in %.0f s", out, time.perf_counter() - started)
 
 
@@ -222,8 +247,8 @@ def check(data: Path, weights: Path) -> None:
             rows = sentence_examples(i, rng, [])
             if not rows:
                 continue
-            found = reader.read(rows[0][0], [r[1] for r in rows])
-            for (_q, _s, a, b), f in zip(rows, found, strict=True):
+            found = reader.read(rows[0][0], [r[1] for r in rows], [r[4] for r in rows])
+            for (_q, _s, a, b, _p), f in zip(rows, found, strict=True):
                 scores.append((f.score, int(b > a)))
             answering += 1
             first = found[0]
@@ -242,12 +267,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=span_model.WEIGHTS)
     parser.add_argument("--check", action="store_true", help="score the saved weights on the test halves")
     parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
+    parser.add_argument("--context", action="store_true", help="read each sentence after the one before it")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.check:
         check(args.data, args.out)
     else:
-        train(args.data, args.out, args.hold_out_fold)
+        train(args.data, args.out, args.hold_out_fold, args.context)
 
 
 if __name__ == "__main__":

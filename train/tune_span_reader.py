@@ -39,17 +39,20 @@ from train.span_reader import tuning_fold  # noqa: E402
 
 
 class CachedReads(SpanModel):
-    """The span model, each (question, sentence) read once across the grid."""
+    """The span model, each (question, sentence, sentence before) read once across the grid."""
 
     def __init__(self, inner: SpanModel) -> None:
         self.inner = inner
-        self.memo: dict[tuple[str, str], Span] = {}
+        self.memo: dict[tuple[str, str, str], Span] = {}
 
-    def read(self, question: str, sentences: list[str]) -> list[Span]:
-        missing = [s for s in dict.fromkeys(sentences) if (question, s) not in self.memo]
-        for s, span in zip(missing, self.inner.read(question, missing), strict=True):
-            self.memo[question, s] = span
-        return [self.memo[question, s] for s in sentences]
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
+        before = previous or [""] * len(sentences)
+        keys = [(question, s, b) for s, b in zip(sentences, before, strict=True)]
+        missing = [k for k in dict.fromkeys(keys) if k not in self.memo]
+        found = self.inner.read(question, [k[1] for k in missing], [k[2] for k in missing])
+        for k, span in zip(missing, found, strict=True):
+            self.memo[k] = span
+        return [self.memo[k] for k in keys]
 
 
 def collect(

@@ -195,7 +195,12 @@ class ReaderComposer(ExtractiveComposer):
         if span is None or not pool:
             return candidates, {}
         try:
-            found = span.read(query.text, [sentence_text(store, c) for c in pool])
+            before = [self._previous(c, store) for c in pool]
+            found = span.read(
+                query.text,
+                [sentence_text(store, c) for c in pool],
+                ["" if b is None else sentence_text(store, b) for b in before],
+            )
         except ModelError as exc:  # said once; the reader's rules answer from now on
             log.error("the span reader is off: %s", exc)
             self.span = None

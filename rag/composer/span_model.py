@@ -35,6 +35,8 @@ MAX_TOKENS = 128  # question and sentence together
 MAX_SPAN = 24  # tokens
 _IR_VERSION = 1  # bump when the converted folder changes
 _PROMPTS = {"query": "query: ", "passage": "passage: "}
+PREVIOUS_CHARS = 160  # of the sentence before, for weights trained with it (about 40 tokens)
+READ_CHARS = 360  # the sentence before is cut first so that both fit in MAX_TOKENS with the question
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,14 @@ class SpanModel:
         self._lock = threading.Lock()
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO requests, one per reader
         self._failed: ModelError | None = None  # a load that failed is not retried on every question
+        self.context = False  # whether the weights read the sentence after the one before it
 
     @classmethod
-    def untrained(cls, cache_dir: Path) -> SpanModel:
-        """The torch network before training (``train/span_reader.py``)."""
+    def untrained(cls, cache_dir: Path, context: bool = False) -> SpanModel:
+        """The torch network before training (``train/span_reader.py``); ``context``: to be trained
+        to read the sentence before as context."""
         reader = cls(cache_dir, Path("/nonexistent"))
+        reader.context = context
         base, reader._tokenizer = _base(cache_dir)
         reader._model = _network(base)
         reader._compiled = False  # read with torch
@@ -160,6 +165,15 @@ class SpanModel:
                 f"the span reader's weights {self.weights} are missing; reinstall rag, or train them: "
                 "python train/span_reader.py ../shared/data"
             )
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(self.weights), framework="numpy") as f:
+                self.context = (f.metadata() or {}).get("context") == "previous"
+        except (SafetensorError, OSError) as exc:
+            raise ModelError(
+                f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag"
+            ) from exc
         from ..embedders.openvino_ir import openvino_available
 
         if openvino_available():
@@ -249,14 +263,19 @@ class SpanModel:
             logits: np.ndarray = self._model.head(hidden).numpy()
             return logits
 
-    def read(self, question: str, sentences: list[str]) -> list[Span]:
-        """The best span of each sentence for ``question``, with its score against "no answer"."""
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
+        """The best span of each sentence for ``question``, with its score against "no answer".
+
+        ``previous``: the sentence before each ("" for an article's first), read as context by weights
+        trained with it (``train/span_reader.py --context``), ignored by the others."""
         if not sentences:
             return []
         self._ensure()
+        before = previous if self.context and previous is not None else [""] * len(sentences)
+        texts, bases = zip(*(with_context(s, p) for s, p in zip(sentences, before, strict=True)), strict=True)
         enc = self._tokenizer(
             [question] * len(sentences),
-            sentences,
+            list(texts),
             truncation="longest_first",  # a long question (or follow-up) is cut too
             max_length=MAX_TOKENS,
             padding=True,
@@ -271,7 +290,10 @@ class SpanModel:
         )
         out = []
         for n, sentence in enumerate(sentences):
-            inside = np.array([sid == 1 for sid in enc.sequence_ids(n)])
+            offsets = enc["offset_mapping"][n]
+            base = bases[n]
+            seq = enc.sequence_ids(n)
+            inside = np.array([sid == 1 and offsets[t][0] >= base for t, sid in enumerate(seq)])
             start, end = logits[n, :, 0], logits[n, :, 1]
             null = float(start[0] + end[0])
             ok = allowed & inside[:, None] & inside[None, :]
@@ -281,11 +303,32 @@ class SpanModel:
             if not np.isfinite(pairs[ts, te]):  # nothing of the sentence was left after truncation
                 out.append(Span(0, 0, -np.inf))
                 continue
-            offsets = enc["offset_mapping"][n]
-            a, b = int(offsets[ts][0]), int(offsets[te][1])
+            a, b = int(offsets[ts][0]) - base, int(offsets[te][1]) - base
             a, b = whole_words(sentence, a, b)
             out.append(Span(a, b, float(pairs[ts, te]) - null) if b > a else Span(a, a, -np.inf))
         return out
+
+
+def with_context(sentence: str, previous: str) -> tuple[str, int]:
+    """The text the model reads for ``sentence``: the end of the sentence before it (at most
+    ``PREVIOUS_CHARS``, and fewer for a long sentence, from a word's start) then the sentence; and
+    where the sentence starts in it.
+
+    >>> with_context("Il a gagné.", "Le club de Lyon a joué dimanche.")
+    ('Le club de Lyon a joué dimanche. Il a gagné.', 33)
+    >>> with_context("Il a gagné.", "")
+    ('Il a gagné.', 0)
+    >>> text, base = with_context("Il a gagné.", "mot " * 100); text[base:], base <= 161
+    ('Il a gagné.', True)
+    """
+    previous = previous.strip()
+    room = min(PREVIOUS_CHARS, READ_CHARS - len(sentence))
+    if not previous or room < 20:
+        return sentence, 0
+    if len(previous) > room:
+        cut = previous[-room:]
+        previous = cut.split(" ", 1)[1] if " " in cut else cut
+    return f"{previous} {sentence}", len(previous) + 1
 
 
 def whole_words(sentence: str, a: int, b: int) -> tuple[int, int]:
@@ -352,13 +395,16 @@ def _shipped(model: Any) -> list[str]:
     ]
 
 
-def save(model: Any, path: Path, provenance: dict[str, Any]) -> None:
-    """Write the trained layers and the head (fp16) with their provenance, atomically."""
+def save(model: Any, path: Path, provenance: dict[str, Any], context: bool = False) -> None:
+    """Write the trained layers and the head (fp16) with their provenance, atomically; ``context``:
+    the network was trained to read the sentence before as context."""
     from safetensors.torch import save_file
 
     state = model.state_dict()
     shipped = {name: state[name].detach().half().contiguous() for name in _shipped(model)}
     meta = {"layers": str(LAYERS), "trained": str(TRAINED), "provenance": json.dumps(provenance)}
+    if context:
+        meta["context"] = "previous"
     tmp = path.with_suffix(".tmp")
     save_file(shipped, str(tmp), metadata=meta)
     tmp.replace(path)
