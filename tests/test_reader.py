@@ -198,6 +198,8 @@ def test_short_answer_rules(sentence: str, kind: str, question: str, expected: s
 class BelievesIn:
     """A stand-in span model: a sentence holding ``words`` answers with ``score``; the others not."""
 
+    context = False  # reads the sentence alone
+
     def __init__(self, words: str, score: float = 6.0) -> None:
         self.words, self.score = words, score
         self.read_sentences: list[str] = []
@@ -260,6 +262,7 @@ class Broken:
     """A span model whose weights cannot be loaded."""
 
     calls = 0
+    context = False
 
     def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
         self.calls += 1

@@ -43,7 +43,7 @@ def test_spans_read_after_the_sentence_before_are_offsets_into_the_sentence(
     span: SpanModel, monkeypatch: pytest.MonkeyPatch
 ):
     assert not span.context  # the shipped weights read the sentence alone
-    monkeypatch.setattr(span, "context", True)  # as weights trained with --context would
+    monkeypatch.setattr(span, "_context", True)  # as weights trained with --context would
     before = "L'usine de Jababeka, inaugurée par le ministre, produit des shampooings pour l'Asie."
     sentence = "Selon son directeur, elle emploie 800 personnes."
     alone, after = span.read("Combien de personnes emploie l'usine ?", [sentence, sentence], ["", before])

@@ -45,6 +45,10 @@ class CachedReads(SpanModel):
         self.inner = inner
         self.memo: dict[tuple[str, str, str], Span] = {}
 
+    @property
+    def context(self) -> bool:
+        return self.inner.context
+
     def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
         before = previous or [""] * len(sentences)
         keys = [(question, s, b) for s, b in zip(sentences, before, strict=True)]

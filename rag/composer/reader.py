@@ -195,12 +195,12 @@ class ReaderComposer(ExtractiveComposer):
         if span is None or not pool:
             return candidates, {}
         try:
-            before = [self._previous(c, store) for c in pool]
-            found = span.read(
-                query.text,
-                [sentence_text(store, c) for c in pool],
-                ["" if b is None else sentence_text(store, b) for b in before],
-            )
+            sentences = [sentence_text(store, c) for c in pool]
+            before = None
+            if span.context:  # weights trained to read the sentence before (train/span_reader.py --context)
+                previous = [self._previous(c, store) for c in pool]
+                before = ["" if b is None else sentence_text(store, b) for b in previous]
+            found = span.read(query.text, sentences, before)
         except ModelError as exc:  # said once; the reader's rules answer from now on
             log.error("the span reader is off: %s", exc)
             self.span = None

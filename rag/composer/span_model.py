@@ -110,14 +110,14 @@ class SpanModel:
         self._lock = threading.Lock()
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO requests, one per reader
         self._failed: ModelError | None = None  # a load that failed is not retried on every question
-        self.context = False  # whether the weights read the sentence after the one before it
+        self._context = False  # whether the weights read the sentence after the one before it
 
     @classmethod
     def untrained(cls, cache_dir: Path, context: bool = False) -> SpanModel:
         """The torch network before training (``train/span_reader.py``); ``context``: to be trained
         to read the sentence before as context."""
         reader = cls(cache_dir, Path("/nonexistent"))
-        reader.context = context
+        reader._context = context
         base, reader._tokenizer = _base(cache_dir)
         reader._model = _network(base)
         reader._compiled = False  # read with torch
@@ -136,6 +136,12 @@ class SpanModel:
         if self._model is None:
             self._model = self._torch()
         return self._model
+
+    @property
+    def context(self) -> bool:
+        """Whether the weights were trained to read each sentence after the one before it (loads them)."""
+        self._ensure()
+        return self._context
 
     @property
     def tokenizer(self) -> Any:
@@ -169,7 +175,7 @@ class SpanModel:
 
         try:
             with safe_open(str(self.weights), framework="numpy") as f:
-                self.context = (f.metadata() or {}).get("context") == "previous"
+                self._context = (f.metadata() or {}).get("context") == "previous"
         except (SafetensorError, OSError) as exc:
             raise ModelError(
                 f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag"
@@ -271,7 +277,7 @@ class SpanModel:
         if not sentences:
             return []
         self._ensure()
-        before = previous if self.context and previous is not None else [""] * len(sentences)
+        before = previous if self._context and previous is not None else [""] * len(sentences)
         texts, bases = zip(*(with_context(s, p) for s, p in zip(sentences, before, strict=True)), strict=True)
         enc = self._tokenizer(
             [question] * len(sentences),
