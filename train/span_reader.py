@@ -58,6 +58,12 @@ HEAD_LEARNING_RATE = 1e-3
 FILES = ("piaf_v1.0_fr.jsonl", "xquad_en.jsonl")
 
 
+def with_before(text: str) -> list[tuple[str, str]]:
+    """Each sentence of ``text`` with the sentence before it ("" for the first)."""
+    spans = sentence_spans(text)
+    return [(text[s:e], text[slice(*spans[n - 1])] if n else "") for n, (s, e) in enumerate(spans)]
+
+
 def sentence_examples(
     item: QAItem, rng: random.Random, others: list[tuple[str, str]]
 ) -> list[tuple[str, str, int, int, str]]:
@@ -71,19 +77,12 @@ def sentence_examples(
     at = next((n for n, (s, e) in enumerate(spans) if s <= start and end <= e), None)
     if at is None:  # the answer crosses a sentence boundary
         return []
-    gold = spans[at]
-
-    def before(n: int) -> str:
-        return context[spans[n - 1][0] : spans[n - 1][1]] if n > 0 else ""
-
+    sentences = with_before(context)
     question = normalize(item.question)
-    rows = [(question, context[gold[0] : gold[1]], start - gold[0], end - gold[0], before(at))]
+    gold, offset = sentences[at], spans[at][0]
+    rows = [(question, gold[0], start - offset, end - offset, gold[1])]
     asked = set(fold(question).split())
-    pool = [
-        (context[s:e], before(n))
-        for n, (s, e) in enumerate(spans)
-        if n != at and item.answers[0] not in context[s:e]
-    ]
+    pool = [p for n, p in enumerate(sentences) if n != at and item.answers[0] not in p[0]]
     pool.sort(key=lambda p: -len(asked & set(fold(p[0]).split())))
     chosen = pool[: NEGATIVES - 1] + rng.sample(pool[NEGATIVES - 1 :], min(1, len(pool[NEGATIVES - 1 :])))
     if others:
@@ -111,13 +110,7 @@ def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[
             if normalize(i.context) not in by_title[i.title]:
                 by_title[i.title].append(normalize(i.context))
         for i in items:
-            others = [
-                (c[s:e], c[spans[n - 1][0] : spans[n - 1][1]] if n else "")
-                for c in by_title[i.title]
-                if c != normalize(i.context)
-                for spans in [sentence_spans(c)]
-                for n, (s, e) in enumerate(spans)
-            ]
+            others = [p for c in by_title[i.title] if c != normalize(i.context) for p in with_before(c)]
             rows += sentence_examples(i, rng, others)
     return rows
 
