@@ -294,3 +294,23 @@ def test_span_typed_keeps_a_number_questions_short_answer_to_a_number(engine: En
         engine, question, BelievesIn("Quinze pays"), span_confidence=None, span_typed=True, **WIDE
     )
     assert right.short_answer is not None and right.short_answer.text == "Quinze pays"
+
+
+def test_the_best_sentence_is_read_alone_unless_another_may_still_answer_first(engine: Engine):
+    question = "Combien de personnes emploie l'usine de L'Oréal en Indonésie ?"
+    pool: dict[str, object] = {"span_margin": 10.0, "span_candidates": 50}
+    sure, everything = BelievesIn("800 personnes"), BelievesIn("800 personnes")
+    alone = with_model(engine, question, sure, **pool)
+    read_all = with_model(engine, question, everything, span_first=False, **pool)
+    assert sure.read_sentences == [alone.citations[0].quote] and len(everything.read_sentences) > 1
+    assert alone.text == read_all.text and alone.short_answer == read_all.short_answer
+    # the best read as not answering: the others are read when one may overtake it (its doubt times
+    # span_weight) or when the answer would abstain on its read
+    for model_settings, reads_all in (
+        ({"span_confidence": None, "span_weight": 0.0}, False),
+        ({"span_confidence": None, "span_weight": 10.0}, True),
+        ({"span_confidence": (1.0, 1.0, 0.0), "span_weight": 0.0}, True),
+    ):
+        doubting = BelievesIn("nothing here")
+        with_model(engine, question, doubting, **pool, **model_settings)
+        assert len(doubting.read_sentences) == (len(everything.read_sentences) if reads_all else 1)

@@ -147,7 +147,7 @@ def main() -> None:
     # 2. the model's belief in the confidence: fitted on the training halves' answerable and
     # removed-gold questions, same language
     features, labels = [], []
-    probe = reader(span_weight=weight)
+    probe = reader(span_weight=weight, span_first=False)  # the best score of every candidate read
     for label, rows in sets.items():
         if "train" not in label:
             continue

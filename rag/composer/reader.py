@@ -75,6 +75,7 @@ class ReaderSettings:
     # The span reader (:mod:`.span_model`), when the composer has one (docs/tuning.md#the-span-reader):
     span_candidates: int = 4  # the best candidates it reads
     span_margin: float = 0.1  # of which those scoring this close to the best
+    span_first: bool = True  # the best alone first, the others only if they may still change the answer
     span_weight: float = 0.1  # its belief that a sentence answers (0 to 1), times this, added to its score
     span_shown: float = 0.0  # its short answer is shown when its score is over this
     span_typed: bool = False  # and, for a date, a number or a measure, only when it holds one
@@ -127,7 +128,8 @@ class ReaderComposer(ExtractiveComposer):
         # calibration alone would abstain on (across languages there was nothing to fit it on).
         combination = None if cross else self.reader.span_confidence
         if self.span is not None and (confidence >= threshold or combination is not None):
-            candidates, read = self._read(candidates, query, store)
+            joined = None if combination is None else confidence
+            candidates, read = self._read(candidates, query, store, joined)
             if read and combination is not None:
                 # the evidence that some sentence answers, as the combination was fitted
                 confidence = _combined(combination, confidence, max(r.score for r in read.values()))
@@ -183,33 +185,66 @@ class ReaderComposer(ExtractiveComposer):
 
     # ----- choosing ------------------------------------------------------------------------------
     def _read(
-        self, candidates: list[Candidate], query: Query, store: Store
+        self,
+        candidates: list[Candidate],
+        query: Query,
+        store: Store,
+        confidence: float | None = None,
     ) -> tuple[list[Candidate], dict[tuple[str, int], Span]]:
         """The candidates reordered by the span reader's belief that they answer (its best first), and
-        the spans it read, by (document, sentence start)."""
+        the spans it read, by (document, sentence start).
+
+        With ``span_first``, the best candidate is read alone, and the others only when one of them
+        may still come first (it scores within ``span_weight`` times the best's doubt of it) or when
+        the answer would abstain on the best's read (``confidence``: the calibrated confidence its
+        score joins, as ``span_confidence``; None where it joins none). Unread candidates keep their
+        order, after the best."""
         top = candidates[0].score
         pool = [
             c for c in candidates[: self.reader.span_candidates] if c.score >= top - self.reader.span_margin
         ]
-        span = self.span
-        if span is None or not pool:
+        if self.span is None or not pool:
             return candidates, {}
+        weight = self.reader.span_weight
+        found = self._spans(pool[:1] if self.reader.span_first else pool, query, store)
+        if found is None:
+            return candidates, {}
+        if len(found) < len(pool):
+            doubt = weight * (1.0 - _sigmoid(found[0].score))  # how far below it a rival may score
+            rival = any(c.score > top - doubt for c in pool[1:])
+            combination = self.reader.span_confidence
+            abstains = (
+                confidence is not None
+                and combination is not None
+                and _combined(combination, confidence, found[0].score) < self.reader.span_threshold
+            )
+            if rival or abstains:
+                rest = self._spans(pool[1:], query, store)
+                if rest is None:
+                    return candidates, {}
+                found += rest
+        read = pool[: len(found)]
+        order = sorted(range(len(read)), key=lambda i: -(read[i].score + weight * _sigmoid(found[i].score)))
+        spans = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(read, found, strict=True)}
+        return [read[i] for i in order] + candidates[len(read) :], spans
+
+    def _spans(self, pool: list[Candidate], query: Query, store: Store) -> list[Span] | None:
+        """The span model's read of each candidate; None once it has failed (said once: the reader's
+        rules answer from then on)."""
+        span = self.span
+        if span is None:
+            return None
         try:
             sentences = [sentence_text(store, c) for c in pool]
             before = None
             if span.context:  # weights trained to read the sentence before (train/span_reader.py --context)
                 previous = [self._previous(c, store) for c in pool]
                 before = ["" if b is None else sentence_text(store, b) for b in previous]
-            found = span.read(query.text, sentences, before)
-        except ModelError as exc:  # said once; the reader's rules answer from now on
+            return span.read(query.text, sentences, before)
+        except ModelError as exc:
             log.error("the span reader is off: %s", exc)
             self.span = None
-            return candidates, {}
-        weight = self.reader.span_weight
-        order = sorted(range(len(pool)), key=lambda i: -(pool[i].score + weight * _sigmoid(found[i].score)))
-        reordered = [pool[i] for i in order]
-        read = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(pool, found, strict=True)}
-        return reordered + candidates[len(pool) :], read
+            return None
 
     def _names_held(self, c: Candidate, query: Query, store: Store) -> bool:
         """Whether the sentence (with the one before it and its article's title) holds every name of
