@@ -44,6 +44,7 @@ class CachedReads(SpanModel):
     def __init__(self, inner: SpanModel) -> None:
         self.inner = inner
         self.memo: dict[tuple[str, str, str], Span] = {}
+        self.sentences = 0  # asked to be read (cached or not), for the reads per question
 
     @property
     def context(self) -> bool:
@@ -51,6 +52,7 @@ class CachedReads(SpanModel):
 
     def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
         before = previous or [""] * len(sentences)
+        self.sentences += len(sentences)
         keys = [(question, s, b) for s, b in zip(sentences, before, strict=True)]
         missing = [k for k in dict.fromkeys(keys) if k not in self.memo]
         found = self.inner.read(question, [k[1] for k in missing], [k[2] for k in missing])
@@ -128,11 +130,15 @@ def main() -> None:
     calibrations = calibrations_for("multilingual-e5-small")
 
     def reader(**changes: Any) -> ReaderComposer:
-        settings = dataclasses.replace(ReaderSettings(), **changes)
+        # every candidate read at once, as the table's rows were run, unless a row says otherwise
+        settings = dataclasses.replace(ReaderSettings(), **{"span_first": False, **changes})
         return ReaderComposer(calibrations, reader=settings, span=span)
 
     def run(name: str, composer: ReaderComposer) -> dict[str, str]:
-        out = {label: score(composer, rows) for label, rows in sets.items()}
+        out = {}
+        for label, rows in sets.items():
+            span.sentences = 0
+            out[label] = f"{score(composer, rows)} reads {span.sentences / len(rows):.2f}"
         for label, line in out.items():
             print(f"{name} | {label}: {line}", flush=True)
         return out
@@ -147,7 +153,7 @@ def main() -> None:
     # 2. the model's belief in the confidence: fitted on the training halves' answerable and
     # removed-gold questions, same language
     features, labels = [], []
-    probe = reader(span_weight=weight, span_first=False)  # the best score of every candidate read
+    probe = reader(span_weight=weight)  # every candidate read: the best score among them
     for label, rows in sets.items():
         if "train" not in label:
             continue
@@ -174,6 +180,10 @@ def main() -> None:
         for typed in (False, True):
             name = f"weight {weight} kept confidence, shown {shown}, typed {typed}"
             run(name, reader(span_weight=weight, span_shown=shown, span_typed=typed, **kept))
+    # 4. how many candidates are read, and whether the best one alone first
+    for first, candidates in ((False, 4), (True, 4), (True, 3), (True, 2), (True, 1)):
+        name = f"kept settings, span_first {first}, span_candidates {candidates}"
+        run(name, reader(span_first=first, span_candidates=candidates))
 
 
 if __name__ == "__main__":
