@@ -314,3 +314,27 @@ def test_the_best_sentence_is_read_alone_unless_another_may_still_answer_first(e
         doubting = BelievesIn("nothing here")
         with_model(engine, question, doubting, **pool, **model_settings)
         assert len(doubting.read_sentences) == (len(everything.read_sentences) if reads_all else 1)
+
+
+class BelievesTheSecond(BelievesIn):
+    """Reads the first sentence it is given as not answering, the second as surely answering."""
+
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
+        out = []
+        for s in sentences:
+            self.read_sentences.append(s)
+            sure = len(self.read_sentences) == 2
+            out.append(Span(0, len(s), 20.0) if sure else Span(0, 0, -8.0))
+        return out
+
+
+def test_candidates_are_read_one_at_a_time_until_none_unread_may_come_first(engine: Engine):
+    question = "Que dit-on du sommet de Washington ?"
+    wide: dict[str, object] = {"span_margin": 10.0, "span_candidates": 50, "span_confidence": None}
+    everything = BelievesIn("nothing here")
+    with_model(engine, question, everything, span_first=False, **wide)
+    assert len(everything.read_sentences) > 2
+    model = BelievesTheSecond("")
+    answer = with_model(engine, question, model, span_weight=10.0, **wide)
+    assert len(model.read_sentences) == 2  # the second, sure, leads by more than any other may gain
+    assert answer.citations[0].quote == model.read_sentences[1]

@@ -194,35 +194,36 @@ class ReaderComposer(ExtractiveComposer):
         """The candidates reordered by the span reader's belief that they answer (its best first), and
         the spans it read, by (document, sentence start).
 
-        With ``span_first``, the best candidate is read alone, and the others only when one of them
-        may still come first (it scores within ``span_weight`` times the best's doubt of it) or when
-        the answer would abstain on the best's read (``confidence``: the calibrated confidence its
-        score joins, as ``span_confidence``; None where it joins none). Unread candidates keep their
-        order, after the best."""
+        With ``span_first``, they are read one at a time, best first, while the next one may still
+        come first (its score plus ``span_weight`` is over the leader's, belief included) or the answer
+        would abstain on what was read (``confidence``: the calibrated confidence the best read joins,
+        as ``span_confidence``; None where it joins none). The first is then the one reading them all
+        would put first; the unread keep their order, after the read."""
         top = candidates[0].score
         pool = [
             c for c in candidates[: self.reader.span_candidates] if c.score >= top - self.reader.span_margin
         ]
         if self.span is None or not pool:
             return candidates, {}
-        weight = self.reader.span_weight
-        found = self._spans(pool[:1] if self.reader.span_first else pool, query, store)
-        if found is None:
-            return candidates, {}
-        if len(found) < len(pool):
-            doubt = weight * (1.0 - _sigmoid(found[0].score))  # how far below it a rival may score
-            rival = any(c.score > top - doubt for c in pool[1:])
-            combination = self.reader.span_confidence
+        weight, combination = self.reader.span_weight, self.reader.span_confidence
+        threshold = self.reader.span_threshold
+        found: list[Span] = []
+        batch = pool[:1] if self.reader.span_first else pool
+        while batch:
+            got = self._spans(batch, query, store)
+            if got is None:
+                return candidates, {}
+            found += got
+            if len(found) == len(pool):
+                break
+            lead = max(c.score + weight * _sigmoid(f.score) for c, f in zip(pool, found, strict=False))
+            nxt = pool[len(found)]  # the pool is in score order: if the next may not lead, none may
             abstains = (
                 confidence is not None
                 and combination is not None
-                and _combined(combination, confidence, found[0].score) < self.reader.span_threshold
+                and _combined(combination, confidence, max(f.score for f in found)) < threshold
             )
-            if rival or abstains:
-                rest = self._spans(pool[1:], query, store)
-                if rest is None:
-                    return candidates, {}
-                found += rest
+            batch = [nxt] if nxt.score + weight > lead or abstains else []
         read = pool[: len(found)]
         order = sorted(range(len(read)), key=lambda i: -(read[i].score + weight * _sigmoid(found[i].score)))
         spans = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(read, found, strict=True)}
