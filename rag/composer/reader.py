@@ -75,7 +75,7 @@ class ReaderSettings:
     # The span reader (:mod:`.span_model`), when the composer has one (docs/tuning.md#the-span-reader):
     span_candidates: int = 4  # the best candidates it reads
     span_margin: float = 0.1  # of which those scoring this close to the best
-    span_first: bool = True  # the best alone first, the others only if they may still change the answer
+    span_first: bool = True  # one at a time, best first, while the next may still change the answer
     span_weight: float = 0.1  # its belief that a sentence answers (0 to 1), times this, added to its score
     span_shown: float = 0.0  # its short answer is shown when its score is over this
     span_typed: bool = False  # and, for a date, a number or a measure, only when it holds one
