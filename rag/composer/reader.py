@@ -207,6 +207,10 @@ class ReaderComposer(ExtractiveComposer):
             return candidates, {}
         weight, combination = self.reader.span_weight, self.reader.span_confidence
         threshold = self.reader.span_threshold
+
+        def rank(c: Candidate, f: Span) -> float:  # the order; the stopping rule bounds it (belief <= 1)
+            return c.score + weight * _sigmoid(f.score)
+
         found: list[Span] = []
         batch = pool[:1] if self.reader.span_first else pool
         while batch:
@@ -216,7 +220,7 @@ class ReaderComposer(ExtractiveComposer):
             found += got
             if len(found) == len(pool):
                 break
-            lead = max(c.score + weight * _sigmoid(f.score) for c, f in zip(pool, found, strict=False))
+            lead = max(rank(c, f) for c, f in zip(pool, found, strict=False))
             nxt = pool[len(found)]  # the pool is in score order: if the next may not lead, none may
             abstains = (
                 confidence is not None
@@ -225,7 +229,7 @@ class ReaderComposer(ExtractiveComposer):
             )
             batch = [nxt] if nxt.score + weight > lead or abstains else []
         read = pool[: len(found)]
-        order = sorted(range(len(read)), key=lambda i: -(read[i].score + weight * _sigmoid(found[i].score)))
+        order = sorted(range(len(read)), key=lambda i: -rank(read[i], found[i]))
         spans = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(read, found, strict=True)}
         return [read[i] for i in order] + candidates[len(read) :], spans
 
