@@ -133,7 +133,7 @@ def encode(tokenizer, rows, context: bool = False):
         ids = enc["input_ids"][n]
         seq = enc.sequence_ids(n)
         offsets = enc["offset_mapping"][n]
-        inside = [t for t, sid in enumerate(seq) if sid == 1 and offsets[t][0] >= base]
+        inside = span_model.answer_tokens(seq, offsets, base)
         ts = te = 0
         if b > a:
             starts = [t for t in inside if offsets[t][0] <= a < offsets[t][1] or offsets[t][0] >= a]

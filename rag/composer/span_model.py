@@ -177,9 +177,7 @@ class SpanModel:
             with safe_open(str(self.weights), framework="numpy") as f:
                 self._context = (f.metadata() or {}).get("context") == "previous"
         except (SafetensorError, OSError) as exc:
-            raise ModelError(
-                f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag"
-            ) from exc
+            raise self._unreadable(exc) from exc
         from ..embedders.openvino_ir import openvino_available
 
         if openvino_available():
@@ -192,6 +190,9 @@ class SpanModel:
         self._model = self._torch()
         return False
 
+    def _unreadable(self, exc: Exception) -> ModelError:
+        return ModelError(f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag")
+
     def _torch(self) -> Any:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -201,9 +202,7 @@ class SpanModel:
         try:
             state = {k: v.float() for k, v in load_file(str(self.weights)).items()}
         except (SafetensorError, OSError) as exc:
-            raise ModelError(
-                f"cannot read the span reader's weights {self.weights}: {exc}; reinstall rag"
-            ) from exc
+            raise self._unreadable(exc) from exc
         missing = set(_shipped(model)) - set(state)
         if missing:
             raise ModelError(
@@ -299,7 +298,8 @@ class SpanModel:
             offsets = enc["offset_mapping"][n]
             base = bases[n]
             seq = enc.sequence_ids(n)
-            inside = np.array([sid == 1 and offsets[t][0] >= base for t, sid in enumerate(seq)])
+            inside = np.zeros(width, dtype=bool)
+            inside[answer_tokens(seq, offsets, base)] = True
             start, end = logits[n, :, 0], logits[n, :, 1]
             null = float(start[0] + end[0])
             ok = allowed & inside[:, None] & inside[None, :]
@@ -335,6 +335,17 @@ def with_context(sentence: str, previous: str) -> tuple[str, int]:
         cut = previous[-room:]
         previous = cut.split(" ", 1)[1] if " " in cut else cut
     return f"{previous} {sentence}", len(previous) + 1
+
+
+def answer_tokens(sequence_ids: list[int | None], offsets: Any, base: int) -> list[int]:
+    """The tokens that may hold the answer: the sentence's own, after the sentence before it (which
+    ends at character ``base`` of the text read), never the question's.
+
+    >>> offsets = [(0, 0), (0, 3), (0, 0), (0, 2), (3, 5), (6, 9), (0, 0)]
+    >>> answer_tokens([None, 0, None, 1, 1, 1, None], offsets, 3)
+    [4, 5]
+    """
+    return [t for t, sid in enumerate(sequence_ids) if sid == 1 and offsets[t][0] >= base]
 
 
 def whole_words(sentence: str, a: int, b: int) -> tuple[int, int]:
