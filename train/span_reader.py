@@ -98,12 +98,20 @@ def tuning_fold(title: str) -> bool:
     return int(hashlib.sha256(title.encode("utf-8")).hexdigest()[8:16], 16) % 4 == 0
 
 
-def load_rows(data: Path, half: str, hold_out_fold: bool = False) -> list[tuple[str, str, int, int, str]]:
+def load_rows(
+    data: Path, half: str, hold_out_fold: bool = False, generated: tuple[Path, ...] = ()
+) -> list[tuple[str, str, int, int, str]]:
+    """The training rows of PIAF's and XQuAD's ``half`` and of the ``generated`` question files
+    (train/generate_questions.py, made from training text only, so all of them are kept)."""
     rng = random.Random(SEED)
     rows: list[tuple[str, str, int, int, str]] = []
-    for name in FILES:
-        items = [i for i in load_qa(data / name) if i.answerable and title_half(i.title) == half]
+    for name in (*(data / f for f in FILES), *generated):
+        ours = name in generated  # generated from training text only: every question kept
+        items = [i for i in load_qa(name) if (i.answerable or ours) and (ours or title_half(i.title) == half)]
         items = [i for i in items if not (hold_out_fold and tuning_fold(i.title))]
+        # a generated question its one-sentence context cannot answer: that sentence, "no answer"
+        rows += [(normalize(i.question), normalize(i.context), 0, 0, "") for i in items if not i.answerable]
+        items = [i for i in items if i.answerable]
         by_title: dict[str, list[str]] = {}
         for i in items:
             by_title.setdefault(i.title, [])
@@ -172,14 +180,20 @@ def tensors(batch, pad_id: int):
     return ids, attention, mask, starts, ends
 
 
-def train(data: Path, out: Path, hold_out_fold: bool = False, context: bool = False) -> None:
+def train(
+    data: Path,
+    out: Path,
+    hold_out_fold: bool = False,
+    context: bool = False,
+    generated: tuple[Path, ...] = (),
+) -> None:
     import torch
 
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
     rng = random.Random(SEED)
     reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir, context)
-    rows = load_rows(data, "train", hold_out_fold)
+    rows = load_rows(data, "train", hold_out_fold, generated)
     examples = encode(reader.tokenizer, rows, context)
     log.info("%d rows, %d encoded, %d answering", len(rows), len(examples), sum(e[3] > 0 for e in examples))
     model = reader.model
@@ -220,6 +234,7 @@ def train(data: Path, out: Path, hold_out_fold: bool = False, context: bool = Fa
     digest = hashlib.sha256(json.dumps(hashed, ensure_ascii=False).encode()).hexdigest()[:16]
     span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": EPOCHS,
                                  "hold_out_fold": hold_out_fold, "context": context,
+                                 "generated": [p.name for p in generated],
                                  "seconds": round(time.perf_counter() - started)}, context)  # fmt: skip
     log.info("saved %s in %.0f s", out, time.perf_counter() - started)
 
@@ -261,12 +276,19 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="score the saved weights on the test halves")
     parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
     parser.add_argument("--context", action="store_true", help="read each sentence after the one before it")
+    parser.add_argument(
+        "--generated",
+        type=Path,
+        action="append",
+        default=[],
+        help="a file of generated questions to train on too (train/generate_questions.py)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.check:
         check(args.data, args.out)
     else:
-        train(args.data, args.out, args.hold_out_fold, args.context)
+        train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated))
 
 
 if __name__ == "__main__":
