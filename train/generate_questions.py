@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.composer.short_answer import spans  # noqa: E402
 from rag.evaluation.qa import load_qa, title_half  # noqa: E402
-from rag.text import normalize, sentence_spans  # noqa: E402
+from rag.text import fold, normalize, sentence_spans  # noqa: E402
 
 SEED = 11
 PER_PARAGRAPH = 2  # questions kept per paragraph, so that long articles do not dominate
@@ -56,6 +56,12 @@ _QUI_AFTER = {
     "au ": "à qui",
     "aux ": "à qui",
 }
+# time said in words ("depuis plusieurs mois", "à cette époque"): a sentence that may answer "quand"
+_WHEN = re.compile(
+    r"\b(an|ans|annee|annees|mois|semaines?|jours?|journee|epoque|date|siecles?|periode|saison|hier|demain|"
+    r"aujourd'hui|autrefois|jadis|lors|lorsque|quand|apres|avant|depuis|pendant|durant|alors|puis|ensuite|"
+    r"bientot|desormais|maintenant|recemment|actuellement|soir|matin|nuit|heures?|fois|moment|temps)\b"
+)
 _CLAUSE = re.compile(r"[,;:()«»\"]")
 
 
@@ -126,7 +132,8 @@ def _question(doc, kind: str, start: int, end: int, rng: random.Random) -> str |
 def _kept(token, rng: random.Random) -> bool:
     """Whether a word stays in the question: adverbs and adjectives are dropped now and then, as a
     person asking leaves out what they do not know."""
-    return not (token.pos_ in ("ADV", "ADJ") and rng.random() < DROP)
+    dropped = token.pos_ in ("ADV", "ADJ") and rng.random() < DROP
+    return not dropped or (token.i > 0 and token.doc[token.i - 1].text.endswith(("'", "’")))  # "d'autres"
 
 
 def _word(token, first: bool) -> str:
@@ -159,7 +166,7 @@ def unanswered(doc, rng: random.Random) -> str | None:
     embauché 800 personnes ?" of "La société a embauché 800 personnes.", the "about the subject but
     not the asked detail" sentence the reader must learn to refuse (None when the sentence has a
     date, or no clause with a verb to ask about)."""
-    if spans(doc.text, "date", frozenset()):
+    if spans(doc.text, "date", frozenset()) or _WHEN.search(fold(doc.text)):
         return None
     breaks = [0, *(m.end() for m in _CLAUSE.finditer(doc.text)), len(doc.text)]
     for left, right in zip(breaks, breaks[1:]):
