@@ -4,15 +4,18 @@ The reader issue allows questions generated from our corpora's text (the seed, W
 and XQuAD contexts). No model here writes questions, so they are made by rule, in the form French
 speakers use every day: the question word put where the answer was ("La société emploie combien de
 personnes ?", "Le sommet a lieu où ?"), or in front ("Quand le sommet a-t-il lieu" is beyond rules;
-"Quand le sommet a lieu ?" is what is made). The answer is a typed span the short-answer rules find
-(:func:`rag.composer.short_answer.spans`): a date, a number with its noun, a full name, a place after
-"à/au/en/dans". To look less like the sentence itself, a question keeps only the clause holding the
-answer and drops some of its other words.
+"Quand le sommet a lieu ?" is what is made). The answer is a date or a number with its noun found by
+the short-answer rules (:func:`rag.composer.short_answer.spans`), or a person, organisation or place
+found by spaCy's French pipeline. To look less like the sentence itself, a question keeps only the
+clause holding the answer and drops some of its adverbs and adjectives. With ``--unanswerable``, a
+sentence without a date is also asked one ("Quand la société a embauché … ?"), with no answer.
 
-Only texts that no figure is measured on are used: PIAF contexts of its training half (and, with
-``--hold-out-fold``, not of the tuning fold), Wikinews articles, the seed. The output is a QA jsonl
-file (``rag.evaluation.qa.load_qa`` reads it) that ``train/span_reader.py --generated`` adds to its
-rows, with the other sentences of the paragraph and article as "no answer" examples.
+Texts used: PIAF contexts of its training half (with ``--hold-out-fold``, not of the tuning fold),
+and the Wikinews articles. No PIAF or XQuAD figure is measured on them; the Wikinews question sets
+(eval/) are, so a reader trained with these questions has read their text (never their questions).
+The output is a QA jsonl file (``rag.evaluation.qa.load_qa`` reads it) that ``train/span_reader.py
+--generated`` adds to its rows, with the other sentences of the paragraph and article as "no answer"
+examples.
 
 "Le 7 novembre, la société a embauché 800 personnes à Lyon." gives "Quand la société a embauché
 800 personnes à Lyon ?" (answer "Le 7 novembre"), "La société a embauché combien de personnes à Lyon ?"
@@ -20,9 +23,10 @@ rows, with the other sentences of the paragraph and article as "no answer" examp
 
 Needs spaCy's small French pipeline for the names and places (``pip install -e .[train]``).
 
-Run from the repository root (seconds)::
+Run from the repository root (about a minute)::
 
     .venv/bin/python train/generate_questions.py ../shared/data --out /tmp/generated.jsonl
+    .venv/bin/python train/span_reader.py ../shared/data --generated /tmp/generated.jsonl
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Training data, as the reader issue allows: PIAF's questions of its training half
 XQuAD's English questions of the same half (so that both test halves stay held out). Each question
 gives its gold sentence (the answer's words marked) and up to ``NEGATIVES`` other sentences of its
 paragraph and article (marked "no answer"): the sentences that are about the subject without
-answering, the ones the reader must learn to tell apart.
+answering, the ones the reader must learn to tell apart. ``--generated`` adds the questions that
+train/generate_questions.py made from training text (an experiment so far: docs/experiments.md).
 
 Run from the repository root (about 15 minutes on 2 cores)::
 
@@ -18,6 +19,7 @@ Run from the repository root (about 15 minutes on 2 cores)::
     .venv/bin/python train/span_reader.py ../shared/data --check   # scores on both test halves
     .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
     .venv/bin/python train/span_reader.py ../shared/data --context ...  # read after the sentence before
+    .venv/bin/python train/span_reader.py ../shared/data --generated FILE ...  # and generated questions
 
 ``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
 trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
