@@ -126,10 +126,13 @@ def _question(doc, kind: str, start: int, end: int, rng: random.Random) -> str |
     words = [_word(t, n == 0 and left == 0) for n, t in enumerate(head) if _kept(t, rng)]
     rest = [t.text for t in tail if _kept(t, rng)]
     if front or not head or (kind in ("date", "number") and rng.random() < 0.3):
-        text = " ".join([wh, *words, *rest])
-    else:
-        text = " ".join([*words, wh, *rest])
-    text = re.sub(r"\s+", " ", text.replace("' ", "'").replace("’ ", "’")).strip()
+        return _asked([wh, *words, *rest])
+    return _asked([*words, wh, *rest])
+
+
+def _asked(words: list[str]) -> str:
+    """The question of ``words``: one space between them, none after an elision, a capital and "?"."""
+    text = re.sub(r"\s+", " ", " ".join(words).replace("' ", "'").replace("’ ", "’")).strip()
     return text[0].upper() + text[1:] + " ?"
 
 
@@ -177,8 +180,7 @@ def unanswered(doc, rng: random.Random) -> str | None:
         clause = [t for t in doc if left <= t.idx and t.idx + len(t) <= right and not t.is_punct]
         if len(clause) >= 4 and any(t.pos_ == "VERB" for t in clause):
             words = [_word(t, n == 0 and left == 0) for n, t in enumerate(clause) if _kept(t, rng)]
-            text = re.sub(r"\s+", " ", " ".join(["quand", *words]).replace("' ", "'").replace("’ ", "’"))
-            return text[0].upper() + text[1:] + " ?"
+            return _asked(["quand", *words])
     return None
 
 
@@ -192,8 +194,9 @@ def generate(data: Path, hold_out_fold: bool = False, unanswerable: bool = False
     rng, other = random.Random(SEED), random.Random(SEED + 1)
     rows: list[dict[str, object]] = []
     for title, paragraph in _paragraphs(data, hold_out_fold):
-        docs = [nlp(paragraph[s:e]) for s, e in sentence_spans(paragraph)]
-        starts = [s for s, _ in sentence_spans(paragraph)]
+        bounds = sentence_spans(paragraph)
+        docs = [nlp(paragraph[s:e]) for s, e in bounds]
+        starts = [s for s, _ in bounds]
         made = [(q, (s + a, s + b)) for s, doc in zip(starts, docs) for q, (a, b) in questions(doc, rng)]
         for question, (a, b) in rng.sample(made, min(PER_PARAGRAPH, len(made))):
             rows.append({"id": _id(title, question), "question": question, "answers": [paragraph[a:b]],
