@@ -12,6 +12,8 @@ answer.
 
 >>> expected_type("En quelle année la ville fut-elle fondée ?")
 'date'
+>>> expected_type("Quel a été le taux de participation au second tour ?")
+'percent'
 >>> asked = asked_words("En quelle année la ville fut-elle fondée ?")
 >>> offered("La ville fut fondée en 1642 par Maisonneuve.", "date", asked)
 True
@@ -37,6 +39,12 @@ _SUMMARY = re.compile(
     r"\bwhat do(es)? (the|this) (article|articles|story) say\b"
 )
 
+# "Quel est / a été / sera le taux…": the tense does not change what is asked.
+_COPULA = (
+    r"(est|sont|etait|etaient|a ete|ont ete|avait ete|avaient ete|fut|furent|sera|seront|serait|"
+    r"seraient)"
+)
+
 # An English "when" inside a question opens a clause ("What happens when the immune system …?"):
 # only one opening or closing the question asks for a date.
 # Order matters: "depuis combien de temps" is a number before "depuis quand" is a date, and "quelle
@@ -46,7 +54,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for kind, pattern in (
         (
             "number",
-            r"\bcombien\b|\bquel(le)?s? (est|sont|etait|etaient) (le|la|les) (nombre|montant|taux|prix|"
+            r"\bcombien\b|\bquel(le)?s? " + _COPULA + r" (le|la|les) (nombre|montant|taux|prix|"
             r"population|superficie|taille|hauteur|longueur|duree|age|pourcentage|distance|altitude|"
             r"surface|part|proportion|cout|somme|masse|poids|charge)\b|\bquel(le)? (nombre|montant|taux|"
             r"prix|age|pourcentage|distance|superficie|population|masse|poids|charge)\b|\bhow (many|much|"
@@ -70,7 +78,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "name",
-            r"\bqui\b|\bwho(m|se)?\b|\bquel(le)?s? (est|etait|sont|etaient) (le|la|les) nom\b|"
+            r"\bqui\b|\bwho(m|se)?\b|\bquel(le)?s? " + _COPULA + r" (le|la|les) nom\b|"
             r"\bcomment (s'appel|se nomm|s'intitul)|\bwhat (is|was) the name\b|"
             r"\bquel(le)?s? (joueur|joueuse|president|ministre|entreprise|societe|compagnie|equipe|club|"
             r"parti|espece|groupe|acteur|actrice|auteur|artiste|marque)\b|\b(which|what) (player|"

@@ -13,6 +13,9 @@ from rag.query import QuestionAnalyzer
         ("Quelle masse a la nouvelle particule ?", "mass"),
         ("How far is the exoplanet PH1 from our Sun?", "distance"),
         ("Quel est le taux de participation ?", "percent"),
+        ("Quel a été le taux de participation ?", "percent"),  # any tense of the copula
+        ("Quelle sera la durée du voyage ?", "number"),
+        ("Quel était le nom du navire ?", "name"),
         ("Combien coûte le billet ? Quel est son prix ?", "money"),
         ("En quelle année la ville fut-elle fondée ?", "date"),
         ("When did the war end?", "date"),
