@@ -148,7 +148,14 @@ def test_seed_questions_file_is_valid_and_bilingual():
 
 
 @pytest.mark.parametrize(
-    "name", ["seed_questions", "wikinews_questions", "wikinews_en_questions", "offtopic_questions"]
+    "name",
+    [
+        "seed_questions",
+        "wikinews_questions",
+        "wikinews_en_questions",
+        "offtopic_questions",
+        "news_heldout_questions",
+    ],
 )
 def test_every_question_file_loads_with_its_answers_at_their_offsets(name: str):
     items = load_qa(ROOT / "eval" / f"{name}.jsonl")
@@ -161,6 +168,10 @@ def test_every_question_file_loads_with_its_answers_at_their_offsets(name: str):
     if name == "wikinews_en_questions":  # one English question for each of 30 other articles
         assert len(items) == 30 and len({item.context for item in items}) == 30
         assert all(item.answers and detect_language(item.question) == "en" for item in items)
+    if name == "news_heldout_questions":  # 12 of each: French and English, answerable and not
+        kinds = [(item.id[:5], bool(item.answers)) for item in items]
+        assert sorted(set(kinds)) == [("nh-en", True), ("nh-fr", True), ("nu-en", False), ("nu-fr", False)]
+        assert all(kinds.count(k) == 12 for k in set(kinds))
 
 
 def test_eval_on_seed_questions(tmp_path: Path, capsys, monkeypatch):
