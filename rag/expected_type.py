@@ -56,25 +56,28 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "number",
             r"\bcombien\b|\bquel(le)?s? " + _COPULA + r" (le|la|les) (nombre|montant|taux|prix|"
             r"population|superficie|taille|hauteur|longueur|duree|age|pourcentage|distance|altitude|"
-            r"surface|part|proportion|cout|somme|masse|poids|charge)\b|\bquel(le)? (nombre|montant|taux|"
-            r"prix|age|pourcentage|distance|superficie|population|masse|poids|charge)\b|\bhow (many|much|"
+            r"surface|part|proportion|cout|somme|masse|poids|charge|revenu|salaire)\b|"
+            r"\bquel(le)? (nombre|montant|taux|prix|age|pourcentage|distance|superficie|population|masse|"
+            r"poids|charge)\b|\bhow (many|much|"
             r"long|old|far|tall|big|large|high|heavy)\b|\bwhat (percentage|proportion|share|number|amount|"
             r"mass|weight|rate|price|size)\b|\bwhat (is|was) the (percentage|proportion|share|number|"
             r"amount|mass|weight|rate|price|size|turnout|cost)\b",
         ),
         (
             "date",
-            r"\bquand\b|\b(en |a |dans |vers |depuis |de )?quel(le)?s? (annee|annees|date|jour|mois|"
-            r"siecle|epoque|periode|decennie)\b|^\W*((since|until|till|and|but) )?when\b|\bwhen\W*$|"
-            r"\b(what|which|in what) (year|date|day|"
-            r"month|century|decade|period)\b",
+            r"\bquand\b|\b(en |a |dans |vers |depuis |de )?quel(le)?s? (" + _COPULA + r" (le |la |les |l'))?"
+            r"(annee|annees|date|jour|mois|siecle|epoque|periode|decennie)\b|"
+            r"^\W*((since|until|till|and|but) )?when\b|\bwhen\W*$|"
+            r"\b(what|which|in what) (year|date|day|month|century|decade|period)\b",
         ),
         (
             "place",
-            r"\bou\b(?! (bien|non)\b)|\bd'ou\b|\b(dans |a |de |en |sur )?quel(le)?s? (pays|ville|"
-            r"region|lieu|endroit|continent|departement|province|ile|quartier|territoire|etat|port)\b|"
+            r"\bou\b(?! (bien|non)\b)|\bd'ou\b|\b(dans |a |de |en |sur )?quel(le)?s? ("
+            + _COPULA
+            + r" (le |la |les |l'))?(pays|ville|region|lieu|endroit|continent|departement|province|ile|"
+            r"quartier|territoire|etat|port|capitale)\b|"
             r"\bwhere\b|\b(what|which|in which|in what) (country|city|town|region|place|continent|state|"
-            r"island|port)\b",
+            r"island|port|capital)\b|\bwhat (is|was) the (capital|location)\b",
         ),
         (
             "name",
@@ -113,7 +116,8 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ),
         (
             "money",
-            r"\b(prix|cout|coute|coutera|montant|budget|price|cost|costs|how much money)\b",
+            r"\b(prix|cout|coute|coutera|montant|budget|revenu|salaire|price|cost|costs|income|salary|"
+            r"how much money)\b",
             r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
         ),
         (

@@ -18,6 +18,11 @@ from rag.query import QuestionAnalyzer
         ("Quel était le nom du navire ?", "name"),
         ("Combien coûte le billet ? Quel est son prix ?", "money"),
         ("En quelle année la ville fut-elle fondée ?", "date"),
+        ("Quelle est la date exacte de la réunion ?", "date"),  # the copula before the date noun too
+        ("Quelle était l'époque de sa construction ?", "date"),
+        ("Quelle est la capitale de l'Australie ?", "place"),
+        ("What is the capital of Australia?", "place"),
+        ("Quel est le revenu médian des ménages ?", "money"),
         ("When did the war end?", "date"),
         ("The summit takes place when?", "date"),
         ("What happens when the immune system is less active than normal?", None),  # a clause
