@@ -338,3 +338,22 @@ def test_candidates_are_read_one_at_a_time_until_none_unread_may_come_first(engi
     answer = with_model(engine, question, model, span_weight=10.0, **wide)
     assert len(model.read_sentences) == 2  # the second, sure, leads by more than any other may gain
     assert answer.citations[0].quote == model.read_sentences[1]
+
+
+def test_a_sentence_answers_only_when_the_model_reads_an_answer_in_it(engine: Engine):
+    # With span_qualify, a sentence the model reads no answer in cannot answer, however on-topic.
+    question = "Combien de pays participent à la réunion sur les terres rares ?"
+    pool: dict[str, object] = {"span_margin": 10.0, "span_candidates": 50, "span_confidence": None}
+    doubting = BelievesIn("nothing here")
+    loose = with_model(engine, question, doubting, **pool)  # the default: no such check
+    assert not loose.abstained and loose.citations[0].quote.startswith("Quinze pays")
+    checked = BelievesIn("nothing here")
+    gated = with_model(engine, question, checked, span_qualify=-2.0, **pool)
+    assert gated.abstained and gated.reason == "detail_missing" and gated.related
+    assert len(checked.read_sentences) > 1  # every candidate read before saying so
+    sure = with_model(engine, question, BelievesIn("Quinze pays", score=-1.0), span_qualify=-2.0, **pool)
+    assert not sure.abstained and sure.short_answer is None  # answers, under span_shown: no short answer
+    assert sure.citations[0].quote.startswith("Quinze pays")
+    # the one sentence it reads an answer in offers no number: no sentence both answers and gives one
+    other = with_model(engine, question, BelievesIn("Marco Rubio", score=3.0), span_qualify=-2.0, **pool)
+    assert other.abstained and other.reason == "detail_missing"

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import math
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,12 +31,15 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from rag import Engine, Settings, load_embedder  # noqa: E402
+from rag.chunking import Chunker  # noqa: E402
 from rag.composer import ReaderComposer, ReaderSettings, calibrations_for  # noqa: E402
 from rag.composer.span_model import Span, SpanModel  # noqa: E402
 from rag.evaluation import CachingEmbedder, contains_answer, load_qa, no_answer_split  # noqa: E402
 from rag.evaluation.harness import build_indexes  # noqa: E402
 from rag.evaluation.metrics import SHORT_KINDS, roc_auc, short_answer_matches  # noqa: E402
 from rag.evaluation.qa import title_half  # noqa: E402
+from rag.indexing import update_index  # noqa: E402
+from rag.text import fold, sentence_spans  # noqa: E402
 from train.span_reader import tuning_fold  # noqa: E402
 
 
@@ -64,11 +69,15 @@ class CachedReads(SpanModel):
 def collect(
     emb: Any, path: Path, half: str | None, distractors: Path | None, fold: bool = False
 ) -> list[tuple[Any, str, Any]]:
+    """Each asked question with its split and retrieval: "answerable" / "unanswerable" on the full
+    index, "removed" (its paragraph left out: no_answer_split), and "sentence" (one question a
+    paragraph, its answer's sentence cut out of the paragraph: on the subject, the detail gone)."""
     items = load_qa(path)
     asked = [i for i in items if half is None or title_half(i.title) == half]
     asked = [i for i in asked if not fold or tuning_fold(i.title)]
     removed = set(no_answer_split(asked))
-    built = build_indexes(Path(tempfile.mkdtemp()), items, removed, emb, Settings.resolve(), distractors)
+    root = Path(tempfile.mkdtemp())
+    built = build_indexes(root, items, removed, emb, Settings.resolve(), distractors)
     cached = CachingEmbedder(emb)
     full = Engine.open(built.full_dir, embedder=cached)
     reduced = Engine.open(built.reduced_dir, embedder=cached)
@@ -76,16 +85,58 @@ def collect(
         (i, "answerable" if i.answerable else "unanswerable", full.retrieve(i.question, k=5)) for i in asked
     ]
     rows += [(i, "removed", reduced.retrieve(i.question, k=5)) for i in asked if i.doc_id in removed]
+    cut = without_answer_sentences(asked)
+    if cut:
+        corpus = root / "corpus-full"
+        with open(corpus / "qa_contexts.jsonl", "w", encoding="utf-8") as fh:  # the cut paragraphs instead
+            for doc_id, (title, text) in {i.doc_id: (i.title, cut.get(i.doc_id, (None, i.context))[1])
+                                          for i in items}.items():  # fmt: skip
+                fh.write(json.dumps({"id": doc_id, "title": title, "text": text, "source": "qa"}) + "\n")
+        shutil.copytree(built.full_dir, root / "index-cut")
+        update_index(corpus, root / "index-cut", emb, Chunker(Settings.resolve().chunk_size,
+                                                             Settings.resolve().chunk_overlap))  # fmt: skip
+        gone = Engine.open(root / "index-cut", embedder=cached)
+        rows += [(item, "sentence", gone.retrieve(item.question, k=5)) for item, _ in cut.values()]
     return rows
+
+
+def without_answer_sentences(asked: list[Any]) -> dict[str, tuple[Any, str]]:
+    """For each paragraph, its first answerable question whose answer lies in one sentence and is
+    written nowhere else in the paragraph, and the paragraph without that sentence: {doc_id:
+    (question, cut paragraph)}.
+
+    >>> from rag.evaluation.qa import QAItem
+    >>> text = "Lyon est une ville. Elle compte 500 000 habitants. Elle est en France."
+    >>> q = QAItem("1", "Combien d'habitants ?", ("500 000",), (32,), text, "Lyon", "ctx-1")
+    >>> without_answer_sentences([q])["ctx-1"][1]
+    'Lyon est une ville. Elle est en France.'
+    """
+    out: dict[str, tuple[Any, str]] = {}
+    for item in asked:
+        if item.doc_id in out or not item.answerable:
+            continue
+        start = item.answer_starts[0]
+        end = start + len(item.answers[0])
+        for a, b in sentence_spans(item.context):
+            if a <= start and end <= b:
+                cut = (item.context[:a].rstrip() + " " + item.context[b:].lstrip()).strip()
+                if fold(item.answers[0]) not in fold(cut):
+                    out[item.doc_id] = (item, cut)
+                break
+    return out
 
 
 def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:
     answerable = abstained = first = in_text = cites = answered = typed = short = shown = 0
     positive: list[float] = []
     negative: list[float] = []
-    caught = removed = 0
+    caught = removed = gone = cut = 0
     for item, split, found in rows:
         a = composer.compose(found.query, found.hits, found.store, found.vector)
+        if split == "sentence":  # on the subject, the answer's sentence gone: not in the AUC (as in rag eval)
+            cut += 1
+            gone += a.abstained
+            continue
         if split == "answerable":
             answerable += 1
             abstained += a.abstained
@@ -110,6 +161,7 @@ def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:
         f"short {100 * short / max(typed, 1):.1f} of {100 * shown / max(typed, 1):.0f} "
         f"cit {cites / max(answered, 1):.2f} "
         f"abstain {100 * abstained / answerable:.1f} caught {caught}/{removed} auc {auc:.3f}"
+        + (f" sentence-gone caught {gone}/{cut}" if cut else "")
     )
 
 
@@ -118,6 +170,9 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
     parser.add_argument("--fold", action="store_true", help="only the training halves' tuning fold")
+    parser.add_argument(
+        "--qualify", action="store_true", help="only the sweep of span_qualify (the last rows), not the grid"
+    )
     args = parser.parse_args()
     emb = load_embedder("multilingual-e5-small")
     sets = {
@@ -144,6 +199,9 @@ def main() -> None:
         return out
 
     run("rules only", ReaderComposer(calibrations))
+    if args.qualify:
+        qualify(run, reader, sets)
+        return
     # 1. the sentence order and the short answer, with the calibrated confidence alone
     firsts: dict[float, float] = {}
     for weight, shown in itertools.product((0.0, 0.1, 0.3, 1.0), (-4.0, -2.0, 0.0)):
@@ -152,22 +210,8 @@ def main() -> None:
     weight = max(firsts, key=lambda w: firsts[w])
     # 2. the model's belief in the confidence: fitted on the training halves' answerable and
     # removed-gold questions, same language
-    features, labels = [], []
     probe = reader(span_weight=weight)  # every candidate read: the best score among them
-    for label, rows in sets.items():
-        if "train" not in label:
-            continue
-        for _item, split, found in rows:
-            candidates = probe._candidates(found.query, found.hits, found.store, found.vector)
-            if not candidates:
-                continue
-            confidence = probe._confidence(found.query, candidates, found.hits, found.store, False)
-            _, read = probe._read(candidates, found.query, found.store)
-            p = min(max(confidence, 1e-6), 1 - 1e-6)
-            features.append([math.log(p / (1 - p)), max(min(max(r.score for r in read.values()), 20), -20)])
-            labels.append(split == "answerable")
-    fit = LogisticRegression(class_weight="balanced").fit(np.array(features), np.array(labels))
-    combination = (float(fit.coef_[0][0]), float(fit.coef_[0][1]), float(fit.intercept_[0]))
+    combination = fit_confidence(probe, sets, ("removed", "unanswerable"))
     print(f"span_confidence = {tuple(round(x, 3) for x in combination)} (weight {weight})", flush=True)
     for threshold in (0.1, 0.15, 0.2, 0.3):
         run(
@@ -184,6 +228,48 @@ def main() -> None:
     for first, candidates in ((False, 4), (True, 4), (True, 3), (True, 2), (True, 1)):
         name = f"kept settings, span_first {first}, span_candidates {candidates}"
         run(name, reader(span_first=first, span_candidates=candidates))
+    qualify(run, reader, sets)
+
+
+def fit_confidence(
+    probe: ReaderComposer, sets: dict[str, Any], negatives: tuple[str, ...]
+) -> tuple[float, ...]:
+    """``span_confidence``: class-balanced logistic regression of the training halves' answerable
+    questions against those of the ``negatives`` splits, on the logit of the calibrated confidence
+    and the model's best score among the candidates (same language)."""
+    features, labels = [], []
+    for label, rows in sets.items():
+        if "train" not in label:
+            continue
+        for _item, split, found in rows:
+            if split != "answerable" and split not in negatives:
+                continue
+            candidates = probe._candidates(found.query, found.hits, found.store, found.vector)
+            if not candidates:
+                continue
+            confidence = probe._confidence(found.query, candidates, found.hits, found.store, False)
+            _, read = probe._read(candidates, found.query, found.store)
+            p = min(max(confidence, 1e-6), 1 - 1e-6)
+            features.append([math.log(p / (1 - p)), max(min(max(r.score for r in read.values()), 20), -20)])
+            labels.append(split == "answerable")
+    fit = LogisticRegression(class_weight="balanced").fit(np.array(features), np.array(labels))
+    return (float(fit.coef_[0][0]), float(fit.coef_[0][1]), float(fit.intercept_[0]))
+
+
+def qualify(run: Any, reader: Any, sets: dict[str, Any]) -> None:
+    """5. how high the model must score a sentence for it to answer (``span_qualify``), with the
+    kept settings, reading one at a time; and the confidence threshold that then keeps answerable
+    abstention where it was."""
+    for score, threshold in itertools.product((None, -8.0, -6.0, -4.0, -2.0), (0.15, 0.1)):
+        name = f"kept settings, span_qualify {score}, threshold {threshold}"
+        run(name, reader(span_first=True, span_qualify=score, span_threshold=threshold))
+    # the same combination fitted with the sentence-gone questions as negatives too
+    probe = reader(span_first=False)
+    combination = fit_confidence(probe, sets, ("removed", "unanswerable", "sentence"))
+    print(f"span_confidence with sentence-gone = {tuple(round(x, 3) for x in combination)}", flush=True)
+    for threshold in (0.1, 0.15, 0.2, 0.3, 0.4):
+        name = f"kept settings, confidence fitted with sentence-gone, threshold {threshold}"
+        run(name, reader(span_first=True, span_confidence=combination, span_threshold=threshold))
 
 
 if __name__ == "__main__":

@@ -83,6 +83,11 @@ class ReaderSettings:
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
     span_confidence: tuple[float, float, float] | None = (0.866, 0.178, 0.159)
     span_threshold: float = 0.15
+    # A sentence answers only when the model reads an answer in it scoring over this against "no
+    # answer" (same language; across languages, ``span_qualify_cross``); when none of those it read
+    # does, the answer is "detail missing" however close the passages are (None: no such check).
+    span_qualify: float | None = None
+    span_qualify_cross: float | None = None
 
 
 class ReaderComposer(ExtractiveComposer):
@@ -127,9 +132,10 @@ class ReaderComposer(ExtractiveComposer):
         # Same language, the model's belief joins the confidence: it may rescue a question the
         # calibration alone would abstain on (across languages there was nothing to fit it on).
         combination = None if cross else self.reader.span_confidence
+        qualify = self.reader.span_qualify_cross if cross else self.reader.span_qualify
         if self.span is not None and (confidence >= threshold or combination is not None):
             joined = None if combination is None else confidence
-            candidates, read = self._read(candidates, query, store, joined)
+            candidates, read = self._read(candidates, query, store, joined, qualify)
             if read and combination is not None:
                 # the evidence that some sentence answers, as the combination was fitted
                 confidence = _combined(combination, confidence, max(r.score for r in read.values()))
@@ -141,6 +147,13 @@ class ReaderComposer(ExtractiveComposer):
             dated = timeline(query, hits, store, vector, confidence)
             if dated is not None:
                 return dated
+        nearby = candidates  # an open question's second sentence need only score close to the answer
+        if read and qualify is not None:  # only the sentences the model reads an answer in answer
+            answering = [c for c in candidates if _answers(read, c, qualify)]
+            if not answering:
+                reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
+                return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
+            candidates = answering
         if not cross and self.reader.names_rule:  # names are often translated across languages
             candidates = [c for c in candidates if self._names_held(c, query, store)]
             if not candidates:
@@ -153,7 +166,7 @@ class ReaderComposer(ExtractiveComposer):
                 best, spans = typed
             elif kind not in _NAMED and self.reader.typed_abstain:  # no date or number where one is asked
                 return self._abstain(query, hits, candidates, store, confidence, "detail_missing", kind=kind)
-        chosen = self._padding(best, candidates, kind, store)
+        chosen = self._padding(best, [c for c in nearby if c is not best], kind, store)
         citations = tuple(self._cite(n, c, store) for n, c in enumerate(chosen, start=1))
         body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         short = None
@@ -190,14 +203,16 @@ class ReaderComposer(ExtractiveComposer):
         query: Query,
         store: Store,
         confidence: float | None = None,
+        qualify: float | None = None,
     ) -> tuple[list[Candidate], dict[tuple[str, int], Span]]:
         """The candidates reordered by the span reader's belief that they answer (its best first), and
         the spans it read, by (document, sentence start).
 
         With ``span_first``, they are read one at a time, best first, while the next one may still
-        come first (its score plus ``span_weight`` is over the leader's, belief included) or the answer
+        come first (its score plus ``span_weight`` is over the leader's, belief included), the answer
         would abstain on what was read (``confidence``: the calibrated confidence the best read joins,
-        as ``span_confidence``; None where it joins none). The first is then the one reading them all
+        as ``span_confidence``; None where it joins none), or none read scores over ``qualify`` (the
+        score a sentence must reach to answer; None: any). The first is then the one reading them all
         would put first; the unread keep their order, after the read."""
         top = candidates[0].score
         pool = [
@@ -227,7 +242,8 @@ class ReaderComposer(ExtractiveComposer):
                 and combination is not None
                 and _combined(combination, confidence, max(f.score for f in found)) < threshold
             )
-            batch = [nxt] if nxt.score + weight > lead or abstains else []
+            unanswered = qualify is not None and max(f.score for f in found) < qualify
+            batch = [nxt] if nxt.score + weight > lead or abstains or unanswered else []
         read = pool[: len(found)]
         order = sorted(range(len(read)), key=lambda i: -rank(read[i], found[i]))
         spans = {(c.hit.chunk.doc_id, c.start): f for c, f in zip(read, found, strict=True)}
@@ -294,14 +310,14 @@ class ReaderComposer(ExtractiveComposer):
         self, best: Candidate, candidates: list[Candidate], kind: str | None, store: Store
     ) -> list[Candidate]:
         """The sentences that answer: the best, the one naming its pronoun's subject, and for an open
-        question a close runner-up; the best first."""
+        question a close runner-up among the other ``candidates``; the best first."""
         chosen = [best]
         if self.reader.antecedent and _PRONOUN.match(sentence_text(store, best)):
             previous = self._previous(best, store)
             if previous is not None:
                 chosen.insert(0, previous)
         if kind is None:
-            for c in candidates[1:]:
+            for c in candidates:
                 if c.score < best.score - self.reader.second_margin:
                     break
                 if not any(overlaps(c, o) for o in chosen):
@@ -416,6 +432,12 @@ class ReaderComposer(ExtractiveComposer):
             related=tuple(self._related(candidates, store)),
             reason=reason,
         )
+
+
+def _answers(read: dict[tuple[str, int], Span], c: Candidate, qualify: float) -> bool:
+    """Whether the model read ``c`` and found an answer in it scoring at least ``qualify``."""
+    span = read.get((c.hit.chunk.doc_id, c.start))
+    return span is not None and span.end > span.start and span.score >= qualify
 
 
 def _sigmoid(z: float) -> float:
