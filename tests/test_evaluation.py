@@ -217,8 +217,16 @@ def test_eval_on_piaf_limit_40(tmp_path: Path, capsys):
     expected = no_answer_split(load_qa(piaf)[:40], 0.1, 13)
     assert cfg["no_answer"]["removed_doc_ids"] == expected and cfg["no_answer"]["seed"] == 13
     assert cfg["no_answer"]["questions_removed"] >= 4
+    gone = cfg["no_answer"]["questions_sentence_gone"]  # one a removed context, its answer's sentence cut
+    assert 1 <= gone <= len(expected)
     records = result["records"]
-    assert len(records) == 4 * (40 + cfg["no_answer"]["questions_removed"])
+    assert len(records) == 4 * (40 + cfg["no_answer"]["questions_removed"] + gone)
+    for summary in runs.values():  # apart from the removed-gold ones, in no precision, recall or AUC
+        assert summary["questions"]["sentence_gone"] == gone
+        assert 0 <= summary["abstention"]["sentence_gone"]["abstained"] <= 1
+    cut = [r for r in records if r["split"] == "sentence_gone"]
+    assert {r["gold_doc"] for r in cut} <= set(expected) and all(r["gold_rank"] is None for r in cut)
+    assert "sentence-gone questions" in out
     first = records[0]
     assert set(first) >= {"id", "question", "gold_rank", "answer", "abstained", "confidence", "latency_ms"}
     assert all(r["gold_rank"] is None or 1 <= r["gold_rank"] <= 10 for r in records)

@@ -37,9 +37,8 @@ from rag.composer.span_model import Span, SpanModel  # noqa: E402
 from rag.evaluation import CachingEmbedder, contains_answer, load_qa, no_answer_split  # noqa: E402
 from rag.evaluation.harness import build_indexes  # noqa: E402
 from rag.evaluation.metrics import SHORT_KINDS, roc_auc, short_answer_matches  # noqa: E402
-from rag.evaluation.qa import title_half  # noqa: E402
+from rag.evaluation.qa import title_half, without_answer_sentences  # noqa: E402
 from rag.indexing import update_index  # noqa: E402
-from rag.text import fold, sentence_spans  # noqa: E402
 from train.span_reader import tuning_fold  # noqa: E402
 
 
@@ -98,32 +97,6 @@ def collect(
         gone = Engine.open(root / "index-cut", embedder=cached)
         rows += [(item, "sentence", gone.retrieve(item.question, k=5)) for item, _ in cut.values()]
     return rows
-
-
-def without_answer_sentences(asked: list[Any]) -> dict[str, tuple[Any, str]]:
-    """For each paragraph, its first answerable question whose answer lies in one sentence and is
-    written nowhere else in the paragraph, and the paragraph without that sentence: {doc_id:
-    (question, cut paragraph)}.
-
-    >>> from rag.evaluation.qa import QAItem
-    >>> text = "Lyon est une ville. Elle compte 500 000 habitants. Elle est en France."
-    >>> q = QAItem("1", "Combien d'habitants ?", ("500 000",), (32,), text, "Lyon", "ctx-1")
-    >>> without_answer_sentences([q])["ctx-1"][1]
-    'Lyon est une ville. Elle est en France.'
-    """
-    out: dict[str, tuple[Any, str]] = {}
-    for item in asked:
-        if item.doc_id in out or not item.answerable:
-            continue
-        start = item.answer_starts[0]
-        end = start + len(item.answers[0])
-        for a, b in sentence_spans(item.context):
-            if a <= start and end <= b:
-                cut = (item.context[:a].rstrip() + " " + item.context[b:].lstrip()).strip()
-                if fold(item.answers[0]) not in fold(cut):
-                    out[item.doc_id] = (item, cut)
-                break
-    return out
 
 
 def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:

@@ -11,6 +11,10 @@ How it works, with the same public API a user calls:
    questions make 10 % of the questions; a second index without those contexts is built once (by
    copying the first and syncing it, so nothing is re-embedded) and those questions are asked again
    there, where the right behaviour is to abstain.
+4. Sentence-gone simulation: in a third index (a copy of the first, only the changed contexts
+   embedded) each removed context is replaced by its text without the sentence holding the answer
+   of its first question (:func:`~rag.evaluation.qa.without_answer_sentences`), and that question
+   is asked there: the article is on the subject, the detail is gone, and the reader should say so.
 
 Metrics per retriever (``bm25``, ``dense``, the engine's default ``hybrid`` fusion, and with ``all``
 the other hybrid fusion too):
@@ -23,7 +27,8 @@ the other hybrid fusion too):
 - abstention: rate on answerable questions; precision and recall of abstaining over the pool
   "answerable questions (full index) + removed-gold and unanswerable questions"; ROC AUC of
   ``answer.confidence`` separating the two; and the threshold that keeps abstention on answerable
-  questions at or under 5 %, with the precision and recall it would give;
+  questions at or under 5 %, with the precision and recall it would give; apart (not in these), the
+  sentence-gone questions abstained on, and as "detail missing";
 - latency per question on the full index, p50 and p95, in milliseconds, over a sample of questions
   (200 a retriever, drawn with the seed) asked without the embedding cache the other questions use
   (:class:`CachingEmbedder`: the answers are the same, the evaluation many times faster).
@@ -61,7 +66,15 @@ from ..indexing import IndexReport, update_index
 from ..retrieval import FUSIONS
 from ..types import Answer, Progress, ProgressFn
 from .metrics import contains_answer, document_ranks, short_answer_matches, summarise
-from .qa import DEFAULT_FRACTION, DEFAULT_SEED, QAItem, no_answer_split, title_half
+from .qa import (
+    DEFAULT_FRACTION,
+    DEFAULT_SEED,
+    QAItem,
+    context_id,
+    no_answer_split,
+    title_half,
+    without_answer_sentences,
+)
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +176,25 @@ def build_indexes(
     shutil.copytree(root / "index-full", root / "index-no-answer")
     reduced = update_index(root / "corpus-no-answer", root / "index-no-answer", embedder, chunker)
     return BuiltIndexes(root / "index-full", root / "index-no-answer", full, reduced, contexts, kept)
+
+
+def _build_cut_index(
+    root: Path, full_dir: Path, cut: dict[str, tuple[QAItem, str]], embedder: Embedder, settings: Settings
+) -> Path:
+    """A copy of the full index where each context of ``cut`` is replaced by its text without the
+    answer's sentence (:func:`~rag.evaluation.qa.without_answer_sentences`): only those are embedded."""
+    corpus, index = root / "corpus-sentence-gone", root / "index-sentence-gone"
+    shutil.copytree(root / "corpus-full", corpus)
+    shutil.copytree(full_dir, index)
+    contexts = corpus / "qa_contexts.jsonl"
+    if contexts.is_file() and cut:
+        rows = [json.loads(line) for line in contexts.read_text(encoding="utf-8").splitlines()]
+        for row in rows:
+            if row["id"] in cut:
+                row["id"], row["text"] = context_id(cut[row["id"]][1]), cut[row["id"]][1]
+        contexts.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        update_index(corpus, index, embedder, Chunker(settings.chunk_size, settings.chunk_overlap))
+    return index
 
 
 def _write_corpus(
@@ -321,29 +353,34 @@ def evaluate(
             Path(tmp), items, removed, embedder, settings, distractor_path, source, on_progress
         )
         full_report, reduced_report, contexts, kept = built.full, built.reduced, built.contexts, built.kept
+        cut = without_answer_sentences(asked, removed)
+        cut_dir = _build_cut_index(Path(tmp), built.full_dir, cut, embedder, settings)
         index_seconds = time.perf_counter() - started
         full = Engine.open(embedder=cached, settings=dataclasses.replace(settings, index_dir=built.full_dir))
         reduced = Engine.open(
             embedder=cached, settings=dataclasses.replace(settings, index_dir=built.reduced_dir)
         )
+        gone = Engine.open(embedder=cached, settings=dataclasses.replace(settings, index_dir=cut_dir))
         default_fusion = full.retrieval_settings.fusion
         runs = retriever_runs(retriever, default_fusion)
         plan: list[tuple[Engine, QAItem, str]] = [
             (full, item, "answerable" if item.answerable else "unanswerable") for item in asked
         ]
         plan += [(reduced, item, "removed") for item in asked if item.doc_id in removed]
+        plan += [(gone, item, "sentence_gone") for item, _ in cut.values()]
         if latency_sample is None or latency_sample >= len(plan):
             timed = set(range(len(plan)))
         else:
             timed = set(random.Random(seed).sample(range(len(plan)), max(latency_sample, 0)))
         cached.enabled = latency_sample is not None
         threshold = engine_thresholds(full)
-        for engine in (full, reduced):  # first-question costs (lazy loads) are not a question's latency
+        engines = (full, reduced, gone)
+        for engine in engines:  # first-question costs (lazy loads) are not a question's latency
             engine.ask(plan[0][1].question, k=k)
         results: dict[str, Any] = {}
         records: list[dict[str, Any]] = []
         for run in runs:
-            for engine in (full, reduced):
+            for engine in engines:
                 engine.retrieval_settings = dataclasses.replace(engine.retrieval_settings, fusion=run.fusion)
             run_records = []
             run_started = time.perf_counter()
@@ -387,6 +424,7 @@ def evaluate(
                 "contexts_kept": kept,
                 "questions_removed": sum(item.doc_id in removed for item in asked),
                 "removed_doc_ids": sorted(removed),
+                "questions_sentence_gone": len(cut),
             },
             "threshold": threshold,
             "latency_sample": len(timed),

@@ -129,7 +129,8 @@ def by_language(answerable: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any
 
 def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) -> dict[str, Any]:
     answerable = [r for r in records if r["split"] == "answerable"]
-    negatives = [r for r in records if r["split"] != "answerable"]
+    negatives = [r for r in records if r["split"] in ("removed", "unanswerable")]
+    gone = [r for r in records if r["split"] == "sentence_gone"]  # on the subject, the detail cut out
     typed = [r for r in answerable if r.get("kind") in SHORT_KINDS]
     ranks = [r["gold_rank"] for r in answerable]
     n = len(answerable)
@@ -139,7 +140,11 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
     fp = sum(r["abstained"] for r in answerable)
     quotes = sum(r["quotes"] for r in records)
     # Latency on the full index (the user's case), where the question was timed without the cache.
-    latencies = [r["latency_ms"] for r in records if r.get("timed", True) and r["split"] != "removed"]
+    latencies = [
+        r["latency_ms"]
+        for r in records
+        if r.get("timed", True) and r["split"] in ("answerable", "unanswerable")
+    ]
     suggested = threshold_for(pos_conf)
     return {
         "by_language": by_language(answerable),
@@ -147,6 +152,7 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
             "answerable": n,
             "removed_gold": sum(r["split"] == "removed" for r in records),
             "unanswerable": sum(r["split"] == "unanswerable" for r in records),
+            "sentence_gone": len(gone),
             "typed": len(typed),  # answerable questions asking for a name, place, date or number
         },
         "retrieval": {
@@ -192,6 +198,14 @@ def summarise(records: Sequence[dict[str, Any]], threshold: dict[str, float]) ->
                 sum(bool(r["answer_in_text"]) for r in negatives if r["split"] == "removed"),
                 sum(r["split"] == "removed" for r in records),
             ),
+            "sentence_gone": {
+                "abstained": _share(sum(bool(r["abstained"]) for r in gone), len(gone)),
+                "detail_missing": _share(
+                    sum(bool(r["abstained"]) and r.get("reason") == "detail_missing" for r in gone), len(gone)
+                ),
+                # answered with the gold string anyway (from another document): the simulation's noise
+                "answer_found": _share(sum(bool(r["answer_in_text"]) for r in gone), len(gone)),
+            },
             "confidence_answerable": _quantiles(pos_conf),
             "confidence_no_answer": _quantiles(neg_conf),
             "at_max_5pct": abstention_at(suggested, pos_conf, neg_conf) if suggested is not None else None,

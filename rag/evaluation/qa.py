@@ -1,4 +1,4 @@
-"""QA files for ``rag eval``, and the no-answer split.
+"""QA files for ``rag eval``, and the no-answer splits.
 
 The QA file is JSONL, one question a line (the schema of ``shared/data/README.md``)::
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import CorpusError, QuestionError, SettingsError
 from ..query import check_question
+from ..text import fold, sentence_spans
 
 DEFAULT_SEED = 13
 DEFAULT_FRACTION = 0.10  # of the questions whose context is left out of the no-answer index
@@ -159,3 +160,31 @@ def no_answer_split(
         removed.append(doc_id)
         covered += counts[doc_id]
     return sorted(removed)
+
+
+def without_answer_sentences(
+    items: Sequence[QAItem], doc_ids: set[str] | None = None
+) -> dict[str, tuple[QAItem, str]]:
+    """For each context (of ``doc_ids``, or all), its first answerable question whose answer lies in
+    one sentence and is written nowhere else in the context, and the context without that sentence:
+    ``{doc_id: (question, cut context)}``. Asked over the cut context, the question is on the subject
+    but its detail is gone: the reader should say it is missing.
+
+    >>> text = "Lyon est une ville. Elle compte 500 000 habitants. Elle est en France."
+    >>> q = QAItem("1", "Combien d'habitants ?", ("500 000",), (32,), text, "Lyon", "ctx-1")
+    >>> without_answer_sentences([q])["ctx-1"][1]
+    'Lyon est une ville. Elle est en France.'
+    """
+    out: dict[str, tuple[QAItem, str]] = {}
+    for item in items:
+        if item.doc_id in out or not item.answerable or (doc_ids is not None and item.doc_id not in doc_ids):
+            continue
+        start = item.answer_starts[0]
+        end = start + len(item.answers[0])
+        for a, b in sentence_spans(item.context):
+            if a <= start and end <= b:
+                cut = (item.context[:a].rstrip() + " " + item.context[b:].lstrip()).strip()
+                if cut and fold(item.answers[0]) not in fold(cut):
+                    out[item.doc_id] = (item, cut)
+                break
+    return out

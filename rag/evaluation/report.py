@@ -72,6 +72,15 @@ def format_table(result: dict[str, Any]) -> str:
             f"{reasons['detail_missing']}."
         )
     for name, s in result["results"].items():
+        g, n = s["abstention"]["sentence_gone"], s["questions"]["sentence_gone"]
+        if n:
+            notes.append(
+                f"- {name}: {n} sentence-gone questions (a removed context's first question, asked over "
+                f"the context without its answer's sentence): abstained on {_pct(g['abstained'])} %, as "
+                f"detail missing {_pct(g['detail_missing'])} %; gold answer in the answer anyway "
+                f"{_pct(g['answer_found'])} %."
+            )
+    for name, s in result["results"].items():
         at = s["abstention"]["at_max_5pct"]
         if at is not None:
             notes.append(
