@@ -3,6 +3,7 @@ summaries of an article, and clear answers to odd questions."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -357,3 +358,24 @@ def test_a_sentence_answers_only_when_the_model_reads_an_answer_in_it(engine: En
     # the one sentence it reads an answer in offers no number: no sentence both answers and gives one
     other = with_model(engine, question, BelievesIn("Marco Rubio", score=3.0), span_qualify=-2.0, **pool)
     assert other.abstained and other.reason == "detail_missing"
+
+
+def test_across_languages_a_floor_of_its_own(engine: Engine):
+    # An English question over French articles: the model reads lower scores across languages, so
+    # the check there has its own, lower, value (span_qualify_cross); the same-language one is unused.
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    found = engine.retrieve("How many people does the L'Oréal plant in Indonesia employ?")
+    lenient = dataclasses.replace(default.settings, threshold=0.0)  # (the hash embedder is no translator)
+
+    def ask(score: float, **checks: float) -> Answer:
+        settings = ReaderSettings(span_margin=10.0, span_candidates=50, span_qualify=5.0, **checks)
+        model = BelievesIn("800 personnes", score=score)
+        composer = ReaderComposer(default.calibrations, lenient, default.lexical, settings, span=model)  # type: ignore[arg-type]
+        return composer.compose(found.query, found.hits, found.store, found.vector)
+
+    far = ask(-12.0, span_qualify_cross=-10.0)
+    assert far.abstained and far.reason in ("detail_missing", "not_found")
+    near = ask(-9.0, span_qualify_cross=-10.0)
+    assert not near.abstained and near.citations[0].quote == "L'usine emploie 800 personnes."
+    assert not ask(-12.0).abstained  # no floor across languages: the calibrated confidence alone
