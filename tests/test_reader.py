@@ -368,7 +368,7 @@ def test_across_languages_a_floor_of_its_own(engine: Engine):
     found = engine.retrieve("How many people does the L'Oréal plant in Indonesia employ?")
     lenient = dataclasses.replace(default.settings, threshold=0.0)  # (the hash embedder is no translator)
 
-    def ask(score: float, **checks: float) -> Answer:
+    def ask(score: float, **checks: float | None) -> Answer:
         settings = ReaderSettings(span_margin=10.0, span_candidates=50, span_qualify=5.0, **checks)
         model = BelievesIn("800 personnes", score=score)
         composer = ReaderComposer(default.calibrations, lenient, default.lexical, settings, span=model)  # type: ignore[arg-type]
@@ -378,4 +378,5 @@ def test_across_languages_a_floor_of_its_own(engine: Engine):
     assert far.abstained and far.reason in ("detail_missing", "not_found")
     near = ask(-9.0, span_qualify_cross=-10.0)
     assert not near.abstained and near.citations[0].quote == "L'usine emploie 800 personnes."
-    assert not ask(-12.0).abstained  # no floor across languages: the calibrated confidence alone
+    assert not ask(-12.0, span_qualify_cross=None).abstained  # no floor: the calibrated confidence alone
+    assert ask(-12.0).abstained  # the default floor (docs/tuning.md#the-span-reader)

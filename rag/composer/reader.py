@@ -87,7 +87,7 @@ class ReaderSettings:
     # answer" (same language; across languages, ``span_qualify_cross``); when none of those it read
     # does, the answer is "detail missing" however close the passages are (None: no such check).
     span_qualify: float | None = None
-    span_qualify_cross: float | None = None
+    span_qualify_cross: float | None = -10.0
 
 
 class ReaderComposer(ExtractiveComposer):
