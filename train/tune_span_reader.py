@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
 import math
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -32,15 +30,13 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from rag import Engine, Settings, load_embedder  # noqa: E402
-from rag.chunking import Chunker  # noqa: E402
 from rag.composer import ReaderComposer, ReaderSettings, calibrations_for  # noqa: E402
 from rag.composer.extractive import sentence_text  # noqa: E402
 from rag.composer.span_model import Span, SpanModel  # noqa: E402
 from rag.evaluation import CachingEmbedder, contains_answer, load_qa, no_answer_split  # noqa: E402
-from rag.evaluation.harness import build_indexes  # noqa: E402
+from rag.evaluation.harness import build_cut_index, build_indexes  # noqa: E402
 from rag.evaluation.metrics import SHORT_KINDS, roc_auc, short_answer_matches  # noqa: E402
 from rag.evaluation.qa import title_half, without_answer_sentences  # noqa: E402
-from rag.indexing import update_index  # noqa: E402
 from rag.text import detect_language  # noqa: E402
 from train.span_reader import tuning_fold  # noqa: E402
 
@@ -72,8 +68,9 @@ def collect(
     emb: Any, path: Path, half: str | None, distractors: Path | None, fold: bool = False
 ) -> list[tuple[Any, str, Any]]:
     """Each asked question with its split and retrieval: "answerable" / "unanswerable" on the full
-    index, "removed" (its paragraph left out: no_answer_split), and "sentence" (one question a
-    paragraph, its answer's sentence cut out of the paragraph: on the subject, the detail gone)."""
+    index, "removed" (its paragraph left out: no_answer_split), and "sentence_gone" (one question a
+    paragraph, its answer's sentence cut out of the paragraph: on the subject, the detail gone).
+    The PIAF and XQuAD rows are of the whole half's (or fold's) paragraphs, not only the removed."""
     items = load_qa(path)
     asked = [i for i in items if half is None or title_half(i.title) == half]
     asked = [i for i in asked if not fold or tuning_fold(i.title)]
@@ -89,16 +86,10 @@ def collect(
     rows += [(i, "removed", reduced.retrieve(i.question, k=5)) for i in asked if i.doc_id in removed]
     cut = without_answer_sentences(asked)
     if cut:
-        corpus = root / "corpus-full"
-        with open(corpus / "qa_contexts.jsonl", "w", encoding="utf-8") as fh:  # the cut paragraphs instead
-            for doc_id, (title, text) in {i.doc_id: (i.title, cut.get(i.doc_id, (None, i.context))[1])
-                                          for i in items}.items():  # fmt: skip
-                fh.write(json.dumps({"id": doc_id, "title": title, "text": text, "source": "qa"}) + "\n")
-        shutil.copytree(built.full_dir, root / "index-cut")
-        update_index(corpus, root / "index-cut", emb, Chunker(Settings.resolve().chunk_size,
-                                                             Settings.resolve().chunk_overlap))  # fmt: skip
-        gone = Engine.open(root / "index-cut", embedder=cached)
-        rows += [(item, "sentence", gone.retrieve(item.question, k=5)) for item, _ in cut.values()]
+        gone = Engine.open(
+            build_cut_index(root, built.full_dir, cut, emb, Settings.resolve()), embedder=cached
+        )
+        rows += [(item, "sentence_gone", gone.retrieve(item.question, k=5)) for item, _ in cut.values()]
     return rows
 
 
@@ -109,7 +100,9 @@ def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:
     caught = removed = gone = cut = 0
     for item, split, found in rows:
         a = composer.compose(found.query, found.hits, found.store, found.vector)
-        if split == "sentence":  # on the subject, the answer's sentence gone: not in the AUC (as in rag eval)
+        if (
+            split == "sentence_gone"
+        ):  # on the subject, the answer's sentence gone: not in the AUC (as in rag eval)
             cut += 1
             gone += a.abstained
             continue
@@ -274,7 +267,7 @@ def qualify(run: Any, reader: Any, sets: dict[str, Any]) -> None:
         run(name, reader(span_first=True, span_qualify=score, span_threshold=threshold))
     # the same combination fitted with the sentence-gone questions as negatives too
     probe = reader(span_first=False)
-    combination = fit_confidence(probe, sets, ("removed", "unanswerable", "sentence"))
+    combination = fit_confidence(probe, sets, ("removed", "unanswerable", "sentence_gone"))
     print(f"span_confidence with sentence-gone = {tuple(round(x, 3) for x in combination)}", flush=True)
     for threshold in (0.1, 0.15, 0.2, 0.3, 0.4):
         name = f"kept settings, confidence fitted with sentence-gone, threshold {threshold}"

@@ -178,11 +178,12 @@ def build_indexes(
     return BuiltIndexes(root / "index-full", root / "index-no-answer", full, reduced, contexts, kept)
 
 
-def _build_cut_index(
+def build_cut_index(
     root: Path, full_dir: Path, cut: dict[str, tuple[QAItem, str]], embedder: Embedder, settings: Settings
 ) -> Path:
-    """A copy of the full index where each context of ``cut`` is replaced by its text without the
-    answer's sentence (:func:`~rag.evaluation.qa.without_answer_sentences`): only those are embedded."""
+    """A copy of the full index (built under ``root`` by :func:`build_indexes`) where each context of
+    ``cut`` is replaced by its text without the answer's sentence
+    (:func:`~rag.evaluation.qa.without_answer_sentences`): only those are embedded."""
     corpus, index = root / "corpus-sentence-gone", root / "index-sentence-gone"
     shutil.copytree(root / "corpus-full", corpus)
     shutil.copytree(full_dir, index)
@@ -354,7 +355,7 @@ def evaluate(
         )
         full_report, reduced_report, contexts, kept = built.full, built.reduced, built.contexts, built.kept
         cut = without_answer_sentences(asked, removed)
-        cut_dir = _build_cut_index(Path(tmp), built.full_dir, cut, embedder, settings)
+        cut_dir = build_cut_index(Path(tmp), built.full_dir, cut, embedder, settings)
         index_seconds = time.perf_counter() - started
         full = Engine.open(embedder=cached, settings=dataclasses.replace(settings, index_dir=built.full_dir))
         reduced = Engine.open(
