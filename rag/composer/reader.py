@@ -144,7 +144,7 @@ class ReaderComposer(ExtractiveComposer):
                 confidence = _combined(combination, confidence, max(r.score for r in read.values()))
                 threshold = self.reader.span_threshold
         if confidence < threshold:
-            reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
+            reason = self._missing(query, hits, store, cross)
             return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
         if query.timeline:
             dated = timeline(query, hits, store, vector, confidence)
@@ -154,12 +154,12 @@ class ReaderComposer(ExtractiveComposer):
         if read and qualify is not None:  # a sentence answers only if the model reads an answer in it
             answering = [c for c in candidates if _answers(read, c, qualify)]
             if not answering:
-                reason = "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
+                reason = self._missing(query, hits, store, cross)
                 return self._abstain(query, hits, candidates, store, confidence, reason, kind=kind)
             candidates = answering
         if not cross and self.reader.names_rule:  # names are often translated across languages
-            candidates = [c for c in candidates if self._names_held(c, query, store)]
-            nearby = [c for c in nearby if self._names_held(c, query, store)]
+            nearby = [c for c in nearby if self._names_held(c, query, store)]  # (candidates are among them)
+            candidates = [c for c in candidates if c in nearby]
             if not candidates:
                 return self._abstain(query, hits, [], store, confidence, "detail_missing", kind=kind)
         best = candidates[0]
@@ -241,12 +241,13 @@ class ReaderComposer(ExtractiveComposer):
                 break
             lead = max(rank(c, f) for c, f in zip(pool, found, strict=False))
             nxt = pool[len(found)]  # the pool is in score order: if the next may not lead, none may
+            surest = max(f.score for f in found)
             abstains = (
                 confidence is not None
                 and combination is not None
-                and _combined(combination, confidence, max(f.score for f in found)) < threshold
+                and _combined(combination, confidence, surest) < threshold
             )
-            unanswered = qualify is not None and max(f.score for f in found) < qualify
+            unanswered = qualify is not None and surest < qualify
             batch = [nxt] if nxt.score + weight > lead or abstains or unanswered else []
         read = pool[: len(found)]
         order = sorted(range(len(read)), key=lambda i: -rank(read[i], found[i]))
@@ -337,6 +338,11 @@ class ReaderComposer(ExtractiveComposer):
             return None
         s = sentences[at - 1]
         return Candidate(c.hit, s.start, s.end, c.dense, 0.0, c.score, frozenset())
+
+    def _missing(self, query: Query, hits: Sequence[Hit], store: Store, cross: bool) -> str:
+        """Why nothing answers: ``"detail_missing"`` when the closest article is on the subject,
+        ``"not_found"`` when it is not."""
+        return "detail_missing" if self._on_subject(query, hits, store, cross) else "not_found"
 
     def _on_subject(self, query: Query, hits: Sequence[Hit], store: Store, cross: bool) -> bool:
         """Whether the closest article is about what the question asks of (it holds most of the
