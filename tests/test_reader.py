@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Answer, Engine, ModelError, Settings
+from rag import Answer, Engine, ModelError, Settings, SettingsError
 from rag.composer import ReaderComposer, ReaderSettings
 from rag.composer.short_answer import find
 from rag.composer.span_model import Span
@@ -369,7 +369,9 @@ def test_across_languages_a_floor_of_its_own(engine: Engine):
     lenient = dataclasses.replace(default.settings, threshold=0.0)  # (the hash embedder is no translator)
 
     def ask(score: float, **checks: float | None) -> Answer:
-        settings = ReaderSettings(span_margin=10.0, span_candidates=50, span_qualify=5.0, **checks)
+        # (off the subject to the hash embedder: that check, span_qualify_off, is tested apart)
+        wide = {"span_margin": 10.0, "span_candidates": 50, "span_qualify_off": None}
+        settings = ReaderSettings(**wide, span_qualify=5.0, **checks)  # type: ignore[arg-type]
         model = BelievesIn("800 personnes", score=score)
         composer = ReaderComposer(default.calibrations, lenient, default.lexical, settings, span=model)  # type: ignore[arg-type]
         return composer.compose(found.query, found.hits, found.store, found.vector)
@@ -380,3 +382,74 @@ def test_across_languages_a_floor_of_its_own(engine: Engine):
     assert not near.abstained and near.citations[0].quote == "L'usine emploie 800 personnes."
     assert not ask(-12.0, span_qualify_cross=None).abstained  # no floor: the calibrated confidence alone
     assert ask(-12.0).abstained  # the default floor (docs/tuning.md#the-span-reader)
+
+
+class Graded(BelievesIn):
+    """Reads each sentence holding one of ``scores``' words as answering (the whole sentence) with
+    that word's score, the others as not answering."""
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        super().__init__("")
+        self.scores = scores
+
+    def read(self, question: str, sentences: list[str], previous: list[str] | None = None) -> list[Span]:
+        self.read_sentences += sentences
+        graded = [next((v for w, v in self.scores.items() if w in s), None) for s in sentences]
+        return [Span(0, 0, -8.0) if v is None else Span(0, len(s), v) for s, v in zip(sentences, graded)]
+
+
+def test_a_surer_read_still_counts_where_both_are_sure(engine: Engine):
+    # The rules put "Le sommet est placé …" first (0.50) and "Selon le directeur …" second (0.33);
+    # read at +5 and +9, both are sure answers to a sigmoid (0.993, 0.9999): the rules' order stands.
+    # Softened by span_temperature, the surer read counts: sigmoid(5 / 4) 0.78 against sigmoid(9 / 4) 0.90.
+    question = "Que dit-on du sommet de Washington ?"
+    scores = {"Le sommet est placé": 5.0, "Selon le directeur": 9.0}
+    wide: dict[str, object] = {"span_margin": 10.0, "span_candidates": 50, "span_weight": 2.0}
+    sharp = with_model(engine, question, Graded(scores), span_temperature=1.0, **wide)
+    soft = with_model(engine, question, Graded(scores), span_temperature=4.0, **wide)
+    assert sharp.citations[0].quote.startswith("Le sommet est placé")
+    assert soft.citations[0].quote.startswith("Selon le directeur")
+
+
+def test_off_the_subject_a_sentence_must_be_read_as_answering(engine: Engine):
+    # No article speaks of rugby: the closest sentence answers only if the model reads an answer in
+    # it over span_qualify_off; on the subject, the same doubt does not stop an answer.
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    lenient = dataclasses.replace(default.settings, threshold=0.0)  # the check, not the confidence
+
+    def ask(question: str, model: BelievesIn, off: float | None) -> Answer:
+        settings = ReaderSettings(span_confidence=None, span_qualify_off=off)
+        composer = ReaderComposer(default.calibrations, lenient, default.lexical, settings, span=model)  # type: ignore[arg-type]
+        found = engine.retrieve(question)
+        return composer.compose(found.query, found.hits, found.store, found.vector)
+
+    rugby = "Qui a gagné la coupe du monde de rugby ?"
+    doubted = ask(rugby, BelievesIn("nothing here"), -6.0)
+    assert doubted.abstained and doubted.reason == "not_found" and doubted.related
+    assert not ask(rugby, BelievesIn("nothing here"), None).abstained  # no such check
+    assert not ask(rugby, BelievesIn("Le groupe L'Oréal", score=-5.0), -6.0).abstained  # read over it
+    assert not ask("Quel temps fera-t-il à Lyon demain ?", BelievesIn("nothing here"), -6.0).abstained
+
+
+def test_a_temperature_that_cannot_divide_is_refused():
+    with pytest.raises(SettingsError, match="span_temperature is 0"):
+        ReaderSettings(span_temperature=0)
+
+
+def test_no_number_offered_off_the_subject_is_not_found_not_detail_missing(engine: Engine):
+    # A number is asked and no sentence offers one: "they do not give it" only when the closest
+    # article is on the subject; a question about instruments is not one about Lyon's weather.
+    default = engine.composer
+    assert isinstance(default, ReaderComposer)
+    lenient = dataclasses.replace(default.settings, threshold=0.0)  # the typed rule, not the confidence
+    composer = ReaderComposer(default.calibrations, lenient, default.lexical, default.reader)
+
+    def ask(question: str) -> Answer:
+        found = engine.retrieve(question)
+        return composer.compose(found.query, found.hits, found.store, found.vector)
+
+    off = ask("Combien de guitares, de violons et de tambours à Lyon demain ?")
+    assert off.abstained and off.reason == "not_found" and "Météo à Lyon" not in off.text
+    on = ask("En quelle année pleuvra-t-il des grenouilles à Lyon ?")
+    assert on.abstained and on.reason == "detail_missing" and "Météo à Lyon" in on.text

@@ -188,6 +188,7 @@ def train(
     hold_out_fold: bool = False,
     context: bool = False,
     generated: tuple[Path, ...] = (),
+    epochs: int = EPOCHS,
 ) -> None:
     import torch
 
@@ -205,13 +206,13 @@ def train(
         {"params": list(model.head.parameters()), "lr": HEAD_LEARNING_RATE},
     ]
     optimiser = torch.optim.AdamW(params, weight_decay=0.01)
-    steps = EPOCHS * ((len(examples) + BATCH - 1) // BATCH)
+    steps = epochs * ((len(examples) + BATCH - 1) // BATCH)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / (0.9 * steps))
     )
     started = time.perf_counter()
     step = 0
-    for epoch in range(EPOCHS):
+    for epoch in range(epochs):
         total = 0.0
         for batch in batches(examples, rng):
             ids, attention, mask, starts, ends = tensors(batch, reader.tokenizer.pad_token_id)
@@ -234,7 +235,7 @@ def train(
     model.eval()
     hashed = rows if context else [r[:4] for r in rows]  # the sentence before is data only when read
     digest = hashlib.sha256(json.dumps(hashed, ensure_ascii=False).encode()).hexdigest()[:16]
-    span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": EPOCHS,
+    span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": epochs,
                                  "hold_out_fold": hold_out_fold, "context": context,
                                  "generated": [p.name for p in generated],
                                  "seconds": round(time.perf_counter() - started)}, context)  # fmt: skip
@@ -277,6 +278,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=span_model.WEIGHTS)
     parser.add_argument("--check", action="store_true", help="score the saved weights on the test halves")
     parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the rows (an experiment)")
     parser.add_argument("--context", action="store_true", help="read each sentence after the one before it")
     parser.add_argument(
         "--generated",
@@ -290,7 +292,7 @@ def main() -> None:
     if args.check:
         check(args.data, args.out)
     else:
-        train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated))
+        train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated), args.epochs)
 
 
 if __name__ == "__main__":

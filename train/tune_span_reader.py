@@ -145,6 +145,10 @@ def main() -> None:
     parser.add_argument(
         "--cross", action="store_true", help="only span_qualify_cross, from the English questions of eval/"
     )
+    parser.add_argument("--rank", action="store_true", help="only the sweep of the candidates' order")
+    parser.add_argument(
+        "--off", action="store_true", help="only the sweep of span_qualify_off (questions off the subject)"
+    )
     args = parser.parse_args()
     emb = load_embedder("multilingual-e5-small")
     if args.cross:
@@ -176,6 +180,12 @@ def main() -> None:
     run("rules only", ReaderComposer(calibrations))
     if args.qualify:
         qualify(run, reader, sets)
+        return
+    if args.rank:
+        ranking(run, reader)
+        return
+    if args.off:
+        off_subject(run, reader)
         return
     # 1. the sentence order and the short answer, with the calibrated confidence alone
     firsts: dict[float, float] = {}
@@ -256,6 +266,26 @@ def cross_floor(emb: Any, distractors: Path, weights: Path | None) -> None:
     best.sort()
     print(f"{len(best)} English answerable questions; lowest best reads {[round(b, 1) for b in best[:5]]}")
     print(f"span_qualify_cross = {math.floor(best[0])}")
+
+
+def ranking(run: Any, reader: Any) -> None:
+    """6. how the model's belief orders the candidates: its weight, the temperature of its sigmoid
+    (over 1, a surer read still counts where both are sure), and how many candidates, how far below
+    the best, it reads; with the kept settings otherwise, reading one at a time."""
+    for margin, candidates in ((0.1, 4), (0.2, 6)):
+        for weight, temperature in itertools.product((0.1, 0.2, 0.3), (1.0, 4.0, 8.0)):
+            if weight > margin:
+                continue
+            name = f"margin {margin} candidates {candidates} weight {weight} temperature {temperature}"
+            run(name, reader(span_first=True, span_margin=margin, span_candidates=candidates,
+                             span_weight=weight, span_temperature=temperature))  # fmt: skip
+
+
+def off_subject(run: Any, reader: Any) -> None:
+    """7. how high the model must score a sentence for it to answer when the closest article is not
+    on the subject (``span_qualify_off``), with the kept settings, reading one at a time."""
+    for score in (None, -6.0, -4.0, -2.0, 0.0, 2.0):
+        run(f"kept settings, span_qualify_off {score}", reader(span_first=True, span_qualify_off=score))
 
 
 def qualify(run: Any, reader: Any, sets: dict[str, Any]) -> None:
