@@ -20,6 +20,7 @@ Run from the repository root (about 15 minutes on 2 cores)::
     .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
     .venv/bin/python train/span_reader.py ../shared/data --context ...  # read after the sentence before
     .venv/bin/python train/span_reader.py ../shared/data --generated FILE ...  # and generated questions
+    .venv/bin/python train/span_reader.py ../shared/data --epochs 5 ...  # more passes (an experiment)
 
 ``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
 trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
