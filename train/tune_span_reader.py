@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from rag import Engine, Settings, load_embedder  # noqa: E402
 from rag.composer import ReaderComposer, ReaderSettings, calibrations_for  # noqa: E402
 from rag.composer.extractive import sentence_text  # noqa: E402
+from rag.composer.reader import combination_features  # noqa: E402
 from rag.composer.span_model import Span, SpanModel  # noqa: E402
 from rag.evaluation import CachingEmbedder, contains_answer, load_qa, no_answer_split  # noqa: E402
 from rag.evaluation.harness import build_cut_index, build_indexes  # noqa: E402
@@ -234,8 +235,7 @@ def fit_confidence(
                 continue
             confidence = probe._confidence(found.query, candidates, found.hits, found.store, False)
             _, read = probe._read(candidates, found.query, found.store)
-            p = min(max(confidence, 1e-6), 1 - 1e-6)
-            features.append([math.log(p / (1 - p)), max(min(max(r.score for r in read.values()), 20), -20)])
+            features.append(list(combination_features(confidence, max(r.score for r in read.values()))))
             labels.append(split == "answerable")
     fit = LogisticRegression(class_weight="balanced").fit(np.array(features), np.array(labels))
     return (float(fit.coef_[0][0]), float(fit.coef_[0][1]), float(fit.intercept_[0]))

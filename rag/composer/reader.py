@@ -482,8 +482,19 @@ def _combined(combination: tuple[float, float, float], confidence: float, score:
     (0.7, True)
     """
     a, b, c = combination
+    logit, best = combination_features(confidence, score)
+    return _sigmoid(a * logit + b * best + c)
+
+
+def combination_features(confidence: float, score: float) -> tuple[float, float]:
+    """What ``span_confidence`` weighs, as train/tune_span_reader.py fits it and :func:`_combined`
+    applies it: the logit of the calibrated confidence and the model's best score, both clamped.
+
+    >>> combination_features(0.5, 35.0)
+    (0.0, 20.0)
+    """
     p = min(max(confidence, 1e-6), 1 - 1e-6)
-    return _sigmoid(a * math.log(p / (1 - p)) + b * max(min(score, 20.0), -20.0) + c)  # clamped as fitted
+    return math.log(p / (1 - p)), max(min(score, 20.0), -20.0)
 
 
 def _document_language(store: Store, doc_id: str) -> str:
