@@ -101,9 +101,8 @@ def score(composer: ReaderComposer, rows: list[tuple[Any, str, Any]]) -> str:
     caught = removed = gone = cut = 0
     for item, split, found in rows:
         a = composer.compose(found.query, found.hits, found.store, found.vector)
-        if (
-            split == "sentence_gone"
-        ):  # on the subject, the answer's sentence gone: not in the AUC (as in rag eval)
+        # on the subject, the answer's sentence gone: counted apart, not in the AUC (as in rag eval)
+        if split == "sentence_gone":
             cut += 1
             gone += a.abstained
             continue
