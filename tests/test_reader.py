@@ -381,7 +381,8 @@ def test_across_languages_a_floor_of_its_own(engine: Engine):
     near = ask(-9.0, span_qualify_cross=-10.0)
     assert not near.abstained and near.citations[0].quote == "L'usine emploie 800 personnes."
     assert not ask(-12.0, span_qualify_cross=None).abstained  # no floor: the calibrated confidence alone
-    assert ask(-12.0).abstained  # the default floor (docs/tuning.md#the-span-reader)
+    floor = ReaderSettings().span_qualify_cross  # the default floor (docs/tuning.md#the-span-reader)
+    assert floor is not None and ask(floor - 1.0).abstained and not ask(floor + 1.0).abstained
 
 
 class Graded(BelievesIn):

@@ -13,14 +13,14 @@ paragraph and article (marked "no answer"): the sentences that are about the sub
 answering, the ones the reader must learn to tell apart. ``--generated`` adds the questions that
 train/generate_questions.py made from training text (an experiment so far: docs/experiments.md).
 
-Run from the repository root (about 15 minutes on 2 cores)::
+Run from the repository root (about 35 minutes on 2 cores)::
 
     .venv/bin/python train/span_reader.py ../shared/data
     .venv/bin/python train/span_reader.py ../shared/data --check   # scores on both test halves
     .venv/bin/python train/span_reader.py ../shared/data --hold-out-fold --out /tmp/fold.safetensors
     .venv/bin/python train/span_reader.py ../shared/data --context ...  # read after the sentence before
     .venv/bin/python train/span_reader.py ../shared/data --generated FILE ...  # and generated questions
-    .venv/bin/python train/span_reader.py ../shared/data --epochs 5 ...  # more passes (an experiment)
+    .venv/bin/python train/span_reader.py ../shared/data --epochs 3 ...  # the passes of the first model
 
 ``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
 trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
@@ -54,7 +54,7 @@ log = logging.getLogger("train")
 
 SEED = 11
 NEGATIVES = 3  # "about, not answering" sentences per question
-EPOCHS = 3
+EPOCHS = 5  # 3 until 2026-12-07: 5 read better on the folds and every set (docs/experiments.md)
 BATCH = 32
 LEARNING_RATE = 1e-4
 HEAD_LEARNING_RATE = 1e-3
@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=span_model.WEIGHTS)
     parser.add_argument("--check", action="store_true", help="score the saved weights on the test halves")
     parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the rows (an experiment)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the rows")
     parser.add_argument("--context", action="store_true", help="read each sentence after the one before it")
     parser.add_argument(
         "--generated",

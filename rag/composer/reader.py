@@ -86,13 +86,13 @@ class ReaderSettings:
     span_typed: bool = False  # and, for a date, a number or a measure, only when it holds one
     # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
-    span_confidence: tuple[float, float, float] | None = (0.866, 0.178, 0.159)
+    span_confidence: tuple[float, float, float] | None = (0.844, 0.119, 0.042)
     span_threshold: float = 0.15
     # A sentence answers only when the model reads an answer in it scoring over this against "no
     # answer" (same language; across languages, ``span_qualify_cross``); when none of those it read
     # does, the answer is "detail missing" however close the passages are (None: no such check).
     span_qualify: float | None = None  # off: it costs more right answers than wrong ones on PIAF
-    span_qualify_cross: float | None = -10.0  # under every English answerable question's best read
+    span_qualify_cross: float | None = -13.0  # under every English answerable question's best read
     # When the closest article is not on the subject (``on_subject``), a sentence answers only when
     # the model reads an answer in it over this, whatever the language (None: no such check). Off:
     # at -6, the best of the folds' sweep, the full sets lost as many answers as it caught.
