@@ -272,7 +272,7 @@ def ranking(run: Any, reader: Any) -> None:
     (over 1, a surer read still counts where both are sure), and how many candidates, how far below
     the best, it reads; with the kept settings otherwise, reading one at a time."""
     for margin, candidates in ((0.1, 4), (0.2, 6)):
-        for weight, temperature in itertools.product((0.1, 0.2, 0.3), (1.0, 4.0, 8.0)):
+        for weight, temperature in itertools.product((0.05, 0.1, 0.2, 0.3), (1.0, 4.0, 8.0)):
             if weight > margin:
                 continue
             name = f"margin {margin} candidates {candidates} weight {weight} temperature {temperature}"
