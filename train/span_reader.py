@@ -54,7 +54,7 @@ log = logging.getLogger("train")
 
 SEED = 11
 NEGATIVES = 3  # "about, not answering" sentences per question
-EPOCHS = 5  # 3 until 2026-12-07: 5 read better on the folds and every set (docs/experiments.md)
+EPOCHS = 5  # 3 until 2026-12-07: 5 read better on the folds, PIAF and XQuAD (docs/experiments.md)
 BATCH = 32
 LEARNING_RATE = 1e-4
 HEAD_LEARNING_RATE = 1e-3

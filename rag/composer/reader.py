@@ -92,7 +92,9 @@ class ReaderSettings:
     # answer" (same language; across languages, ``span_qualify_cross``); when none of those it read
     # does, the answer is "detail missing" however close the passages are (None: no such check).
     span_qualify: float | None = None  # off: it costs more right answers than wrong ones on PIAF
-    span_qualify_cross: float | None = -13.0  # under every English answerable question's best read
+    # Under every English answerable tuning question's best read; each new model's reads differ, so
+    # train/tune_span_reader.py --cross recomputes it with the weights (docs/tuning.md#the-span-reader).
+    span_qualify_cross: float | None = -13.0
     # When the closest article is not on the subject (``on_subject``), a sentence answers only when
     # the model reads an answer in it over this, whatever the language (None: no such check). Off:
     # at -6, the best of the folds' sweep, the full sets lost as many answers as it caught.
