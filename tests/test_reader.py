@@ -131,6 +131,26 @@ def test_a_summary_cites_the_lead_and_central_sentences_in_article_order(engine:
     assert newest.reason == "summary" and newest.citations[0].doc_id == "meteo.md"
 
 
+def test_a_summary_quotes_the_articles_account_not_a_quotations_line(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "roland.md").write_text(
+        "---\ntitle: Disparition de Thierry Roland\ndate: 2012-06-16\n---\n"
+        "Le commentateur sportif Thierry Roland est mort samedi à 74 ans. "
+        "« Tout à fait Thierry ! », répondit son complice. "
+        "Il avait commenté treize Coupes du monde de football pour la télévision française. "
+        "« Je crois qu'après avoir vu ça, on peut mourir tranquille. Nous avons gagné la Coupe du "
+        "monde de football », avait-il dit. "
+        "Bravo ! "
+        "Ses obsèques auront lieu mercredi à Paris en présence de nombreux journalistes.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", span_reader=False)
+    engine = Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
+    answer = engine.ask("Résume l'article")
+    assert [c.quote[:12] for c in answer.citations] == ["Le commentat", "Il avait com", "Ses obsèques"]
+
+
 def test_a_summary_of_nothing_indexed_says_so(tmp_path: Path):
     empty = tmp_path / "corpus"
     empty.mkdir()
