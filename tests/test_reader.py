@@ -209,6 +209,18 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
             "3 milliards de dollars",  # the unit asked, not the first measure
         ),
         ("Le taux atteint 28,1 % des votants.", "percent", "Quel est le taux ?", "28,1 %"),
+        (  # the question's own figure and unit, however a word after them reads, are not its answer
+            "Les billets de 5 euros seront imprimés pour 8 centimes chacun.",
+            "money",
+            "Quel est le prix d'un billet de 5 euros ?",
+            None,
+        ),
+        (
+            "Les billets de 5 euros seront imprimés pour 8 euros les mille.",
+            "money",
+            "Quel est le prix d'un billet de 5 euros ?",
+            "8 euros",
+        ),
     ],
 )
 def test_short_answer_rules(sentence: str, kind: str, question: str, expected: str | None):

@@ -46,12 +46,12 @@ _UNIT = (
     r"\s?(?:%|pour ?cent|percent|€|euros?|\$|dollars?|francs?|livres?|yens?|yuans?|km|kilomètres?|m\b|"
     r"mètres?|"
     r"miles?|années?-lumière|light-years?|kg|kilogrammes?|tonnes?|tons?|GeV|MeV|TeV|jours?|heures?|ans\b|"
-    r"années?|mois|semaines?|minutes?|secondes?|siècles?|days?|hours?|years?|months?|weeks?)"
+    r"années?|mois|semaines?|minutes?|secondes?|siècles?|days?|hours?|years?|months?|weeks?)(?!\w)"
 )
 # The noun counted ("800 personnes"), not a function word ("28,1 % des"). Function words that follow a
 # number in French and English:
 _NOT_NOUN = r"(?:de|des|du|la|le|les|et|ou|en|au|aux|à|sur|par|pour|dans|qui|que|of|the|and|in|on|to|for)\b"
-_NOUN = rf"(?:\s(?:de |d['’])?(?!{_NOT_NOUN})[^\W\d_][\w\-’']*)?"
+_NOUN = rf"(?P<noun>\s(?:de |d['’])?(?!{_NOT_NOUN})[^\W\d_][\w\-’']*)?"
 _CAPITAL = r"[A-ZÀ-ÖØ-Þ][\w\-’']*"
 _NAME = _CAPITAL + r"(?:\s(?:(?:de|du|des|van|von|der|den|al|el|bin|ben|d['’]|la|le)\s?)?" + _CAPITAL + r")*"
 # Capitalised words that open sentences or clauses without naming anything.
@@ -109,6 +109,9 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     >>> s = "L'étude, sur 11 % de maïs, a coûté 3 millions d'euros."
     >>> [s[a:b] for a, b in spans(s, "money", frozenset({"combien"}))]
     ["3 millions d'euros"]
+    >>> s = "Les billets de 5 euros seront imprimés pour 8 centimes pièce."
+    >>> [s[a:b] for a, b in spans(s, "number", frozenset({"prix", "billet", "de", "5", "euros"}))]
+    ['8 centimes']
     """
     family = KINDS.get(kind, "")
     pattern = _PATTERNS.get(family)
@@ -130,6 +133,9 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
             end -= 1
         words = re.findall(r"\w+", fold(sentence[start:end]))
         if not words or all(w in asked for w in words):
+            continue
+        counted = m.groupdict().get("noun")  # "5 euros seront": the figure and unit are the question's
+        if counted and all(w in asked for w in re.findall(r"\w+", fold(sentence[start : m.start("noun")]))):
             continue
         if family in ("name", "place") and all(w in _COMMON or w in asked for w in words):
             continue
