@@ -203,12 +203,30 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
         ("It ended about 66 million years ago.", "date", "When did it end?", "about 66 million years ago"),
         ("Elle sera lancée en mars sur la TNT.", "date", "Quand sera-t-elle lancée ?", "en mars"),
         (
+            "La 3e édition, qui se déroule du 22 au 24 juin 2012, a 40 invités.",
+            "date",
+            "Quand se déroule la 3e édition ?",
+            "du 22 au 24 juin 2012",
+        ),
+        (  # a date's first day is no count
+            "La 3e édition, qui se déroule du 22 au 24 juin 2012, a commencé.",
+            "number",
+            "Combien d'événements sont prévus ?",
+            None,
+        ),
+        (
             "L'étude, sur 11 % du maïs, a coûté 3 milliards de dollars.",
             "money",
             "Combien a coûté l'étude ?",
             "3 milliards de dollars",  # the unit asked, not the first measure
         ),
         ("Le taux atteint 28,1 % des votants.", "percent", "Quel est le taux ?", "28,1 %"),
+        (
+            "Le 36ème gouvernement a obtenu 302 voix pour et 225 contre.",
+            "number",
+            "Combien de députés ont voté pour le gouvernement ?",
+            "302 voix",  # an ordinal is no count
+        ),
         (  # the question's own figure and unit, however a word after them reads, are not its answer
             "Les billets de 5 euros seront imprimés pour 8 centimes chacun.",
             "money",
@@ -270,6 +288,16 @@ def test_the_models_span_is_the_short_answer_of_any_kind(engine: Engine):
     check_verbatim(engine, answer)
     doubtful = with_model(engine, question, BelievesIn("Marco Rubio", score=-1.0), span_confidence=None)
     assert doubtful.short_answer is None and not doubtful.abstained  # under span_shown: the sentence alone
+
+
+def test_where_the_model_is_unsure_the_rules_short_answer_stands(engine: Engine):
+    question = "Combien de personnes l'usine de L'Oréal emploie-t-elle ?"
+    unsure = BelievesIn("800 personnes", score=-1.0)  # under span_shown
+    answer = with_model(engine, question, unsure, span_confidence=None)
+    assert answer.short_answer is not None and answer.short_answer.text == "800 personnes"
+    check_verbatim(engine, answer)
+    alone = with_model(engine, question, unsure, span_confidence=None, span_unsure_rules=False)
+    assert alone.short_answer is None and alone.citations[0].quote == answer.citations[0].quote
 
 
 WIDE: dict[str, object] = {"span_weight": 10.0, "span_margin": 10.0, "span_candidates": 50}

@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument(
         "--off", action="store_true", help="only the sweep of span_qualify_off (questions off the subject)"
     )
+    parser.add_argument(
+        "--unsure", action="store_true", help="only span_unsure_rules (the rules' answer under span_shown)"
+    )
     args = parser.parse_args()
     emb = load_embedder("multilingual-e5-small")
     if args.cross:
@@ -186,6 +189,11 @@ def main() -> None:
         return
     if args.off:
         off_subject(run, reader)
+        return
+    if args.unsure:
+        for unsure in (False, True):
+            name = f"kept settings, span_unsure_rules {unsure}"
+            run(name, reader(span_first=True, span_unsure_rules=unsure))
         return
     # 1. the sentence order and the short answer, with the calibrated confidence alone
     firsts: dict[float, float] = {}

@@ -84,6 +84,7 @@ class ReaderSettings:
     span_temperature: float = 1.0  # the belief is sigmoid(score / this): over 1, +9 still beats +5
     span_shown: float = 0.0  # its short answer is shown when its score is over this
     span_typed: bool = False  # and, for a date, a number or a measure, only when it holds one
+    span_unsure_rules: bool = True  # under span_shown, the rules' short answer where they show one
     # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
     span_confidence: tuple[float, float, float] | None = (0.844, 0.119, 0.042)
@@ -195,13 +196,17 @@ class ReaderComposer(ExtractiveComposer):
         body = messages.lead(query.language, source) + " ".join(f"{c.quote} [{c.number}]" for c in citations)
         short = None
         model_span = read.get((best.hit.chunk.doc_id, best.start))
+        sure = False
         if kind is not None and model_span is not None:  # the model's span, trusted over the rules
             sure = model_span.score > self.reader.span_shown and model_span.end > model_span.start
             if sure and self.reader.span_typed and short_answer.KINDS.get(kind) not in _NAMED:
                 words = sentence_text(store, best)[model_span.start : model_span.end]
                 sure = offered(words, kind, query.asked)  # a height is not "massif du Mont-Blanc"
-            spans = [(model_span.start, model_span.end)] if sure else []
-        if spans and kind is not None and (model_span is not None or self._shown(kind, spans)):
+            if sure:
+                spans = [(model_span.start, model_span.end)]
+            elif not self.reader.span_unsure_rules:
+                spans = []
+        if spans and kind is not None and (sure or self._shown(kind, spans)):
             span = spans[0]
             number = chosen.index(best) + 1
             start, end = best.start + span[0], best.start + span[1]

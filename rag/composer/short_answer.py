@@ -66,7 +66,8 @@ _COMMON = {fold(word) for word in _COMMON}  # compared with folded words
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
-        rf"(?:(?:le |du |au |on )?(?:(?:{_DAYS})\s)?(?:1er|\d{{1,2}})\s(?:{_MONTHS})(?:\s\d{{4}})?)|"
+        rf"(?:(?:le |du |au |on )?(?:(?:{_DAYS})\s)?(?:(?:1er|\d{{1,2}})(?:\s(?:au|et|à)\s|-))?"
+        rf"(?:1er|\d{{1,2}})\s(?:{_MONTHS})(?:\s\d{{4}})?)|"  # "du 22 au 24 juin 2012" is one date
         rf"(?:(?:en |depuis |dès |des |vers |in |since )?(?:{_MONTHS})\s\d{{4}})|"
         rf"(?:(?:{_MONTHS})\s\d{{1,2}},?\s\d{{4}})|"
         r"(?:(?:en |depuis |dès |vers |in |since |au |du )?(?:[IVXLC]+e|\d{1,2}e|\d{1,2}(?:st|nd|rd|th))"
@@ -78,11 +79,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?:(?:en |in |début |fin |mi-|early |late |mid-)(?:{_MONTHS})\b)",
         re.IGNORECASE,
     ),
+    # A figure glued to a word is no count: "le 36ème gouvernement", "l'A380", "le G20".
     "number": re.compile(
-        rf"{_QUANTIFIER}(?:(?:{_FIGURE}){_SCALE}(?:{_UNIT})?|(?:{_NUMBER_WORD})){_NOUN}", re.IGNORECASE
+        rf"{_QUANTIFIER}(?:(?<!\w)(?:{_FIGURE}){_SCALE}(?:{_UNIT})?(?!\w)|(?:{_NUMBER_WORD})){_NOUN}",
+        re.IGNORECASE,
     ),
     "measure": re.compile(
-        rf"{_QUANTIFIER}(?:{_FIGURE}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}{_NOUN}",
+        rf"{_QUANTIFIER}(?<!\w)(?:{_FIGURE}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}{_NOUN}",
         re.IGNORECASE,
     ),
     "name": re.compile(_NAME),
