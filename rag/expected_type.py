@@ -116,8 +116,8 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ),
         (
             "money",
-            r"\b(prix|cout|coute|coutent|coutera|couteront|coutait|coutaient|couterait|montant|budget|revenu|salaire|price|cost|costs|income|salary|"
-            r"how much money)\b",
+            r"\b(prix|cout|coute|coutent|coutera|couteront|coutait|coutaient|couterait|montant|budget|revenu|"
+            r"salaire|price|cost|costs|income|salary|how much money)\b",
             r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
         ),
         (
