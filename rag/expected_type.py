@@ -180,19 +180,19 @@ def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
     text = normalize(sentence)
     unit = _UNITS.get(kind)
     if unit is not None:
-        return any(_new(m.group(), asked) for m in unit.finditer(fold(text)))
+        return any(adds_word(m.group(), asked) for m in unit.finditer(fold(text)))
     if kind in ("name", "place"):
-        return any(_new(fold(m.group()), asked) for m in _CAPITALISED.finditer(text))
+        return any(adds_word(fold(m.group()), asked) for m in _CAPITALISED.finditer(text))
     pattern = _DATE if kind == "date" else _NUMBER
-    return any(_new(m.group(), asked) for m in pattern.finditer(fold(text)))
+    return any(adds_word(m.group(), asked) for m in pattern.finditer(fold(text)))
 
 
-def _new(found: str, asked: frozenset[str]) -> bool:
+def adds_word(found: str, asked: frozenset[str]) -> bool:
     """Whether ``found`` (folded) holds a word the question does not: "Quel est le prix d'un billet
     de 5 euros ?" is not answered by "5 euros".
 
     >>> asked = asked_words("Quel est le prix d'un billet de 5 euros ?")
-    >>> _new("5 euros", asked), _new("2 euros", asked)
+    >>> adds_word("5 euros", asked), adds_word("2 euros", asked)
     (False, True)
     """
     return not set(re.findall(r"\w+", found)) <= asked

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ..expected_type import offered
+from ..expected_type import adds_word, offered
 from ..text import fold
 
 _MONTHS = (
@@ -138,7 +138,7 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
         if not words or all(w in asked for w in words):
             continue
         counted = m.groupdict().get("noun")  # "5 euros seront": the figure and unit are the question's
-        if counted and all(w in asked for w in re.findall(r"\w+", fold(sentence[start : m.start("noun")]))):
+        if counted and not adds_word(fold(sentence[start : m.start("noun")]), asked):
             continue
         if family in ("name", "place") and all(w in _COMMON or w in asked for w in words):
             continue
