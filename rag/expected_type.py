@@ -2,7 +2,8 @@
 one, the classic signal of extractive QA, with rules instead of a model.
 
 "Quand…" / "When…" wants a date, "Combien…" / "How many…" a number, "Qui…" / "Who…" a name,
-"Où…" / "Where…" a place; "How far…" / "Quelle masse…" a number with a unit of distance, mass,
+"Où…" / "Where…" a place; "Combien d'accords…" / "How many employees…" a count (a number that is not an
+amount, a measure or a duration); "How far…" / "Quelle masse…" a number with a unit of distance, mass,
 percentage or money; "Résume l'article…" / "What is the article about?" a summary. A candidate
 sentence holding such a token that the question does not already contain is more likely to hold the
 answer.
@@ -14,6 +15,8 @@ answer.
 'date'
 >>> expected_type("Quel a été le taux de participation au second tour ?")
 'percent'
+>>> expected_type("Combien d'accords ont été signés ?")
+'count'
 >>> asked = asked_words("En quelle année la ville fut-elle fondée ?")
 >>> offered("La ville fut fondée en 1642 par Maisonneuve.", "date", asked)
 True
@@ -96,41 +99,53 @@ _SCALE = r"((millions?|milliards?|billions?|mille|thousand)\s(de |d')?)?"
 # A number question that names what it measures wants a number with that unit: "How far is PH1 from
 # the Sun?" is answered by "5 000 années-lumière", not by "169 fois celle de la Terre". Each measure:
 # the folded question's pattern, then the unit that must follow a number in the sentence.
+_TIME_UNITS = (
+    r"jours?|heures?|h|ans?|annees?|mois|semaines?|minutes?|min|secondes?|siecles?|days?|hours?|years?|"
+    r"months?|weeks?|seconds?|centur(y|ies)"
+)
+_MEASURE_WORDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "percent",
+        r"\b(pourcentage|taux|participation|percentage|turnout)\b",
+        r"%|pour ?cent|percent",
+    ),
+    (
+        "distance",
+        r"\b(distance|how far|a quelle distance)\b",
+        r"km|kilometres?|m|metres?|miles?|annees?-lumiere|light-years?|ua|unites? astronomiques?",
+    ),
+    (
+        "mass",
+        r"\b(masse|poids|charge|cargo|weigh|weight|mass|how heavy)\b",
+        r"kg|kilogrammes?|g|grammes?|t|tonnes?|tons?|pounds?|lbs?|gev|mev|tev",
+    ),
+    (
+        "money",
+        r"\b(combien d'argent|combien (vaut|valent|valait|valaient|vaudra|vaudront|vaudrait)|prix|cout|coute|"
+        r"coutent|coutera|couteront|coutait|coutaient|couterait|montant|"
+        r"budget|revenu|salaire|price|cost|costs|income|salary|how much money)\b",
+        r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
+    ),
+    ("age", r"\b(quel age|how old)\b", _TIME_UNITS),  # a baby's age may be "3 mois"
+    (
+        "duration",
+        r"\b(combien (de |d')(temps|jours|heures|ans|annees|mois|semaines|minutes|secondes|siecles)|"
+        r"how long|how many (days|hours|years|months|weeks|minutes|seconds|centuries))\b",
+        _TIME_UNITS,
+    ),
+)
 _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (kind, re.compile(question), re.compile(r"\d[\d  .,]*\s?" + _SCALE + r"(" + unit + r")(?!\w)"))
-    for kind, question, unit in (
-        (
-            "percent",
-            r"\b(pourcentage|taux|participation|percentage|turnout)\b",
-            r"%|pour ?cent|percent",
-        ),
-        (
-            "distance",
-            r"\b(distance|how far|a quelle distance)\b",
-            r"km|kilometres?|m|metres?|miles?|annees?-lumiere|light-years?|ua|unites? astronomiques?",
-        ),
-        (
-            "mass",
-            r"\b(masse|poids|charge|cargo|weigh|weight|mass|how heavy)\b",
-            r"kg|kilogrammes?|g|grammes?|t|tonnes?|tons?|pounds?|lbs?|gev|mev|tev",
-        ),
-        (
-            "money",
-            r"\b(prix|cout|coute|coutent|coutera|couteront|coutait|coutaient|couterait|montant|budget|revenu|"
-            r"salaire|price|cost|costs|income|salary|how much money)\b",
-            r"€|euros?|\$|dollars?|francs?|livres?|pounds?|yens?|yuans?|millions? d'euros|milliards? d'euros",
-        ),
-        (
-            "duration",
-            r"\b(combien (de |d')(temps|jours|heures|ans|annees|mois|semaines|minutes|secondes|siecles)|"
-            r"quel age|"
-            r"how long|how old|how many (days|hours|years|months|weeks|minutes|seconds|centuries))\b",
-            r"jours?|heures?|h|ans?|annees?|mois|semaines?|minutes?|min|secondes?|siecles?|days?|hours?|years?|"
-            r"months?|weeks?|seconds?|centur(y|ies)",
-        ),
-    )
+    for kind, question, unit in _MEASURE_WORDS
 )
 _UNITS = {kind: unit for kind, _, unit in _MEASURES}
+_NOT_COUNT_UNITS = "|".join(unit for kind, _, unit in _MEASURE_WORDS if kind != "percent")
+
+# "Combien d'accords…" counts accords: "11,04 milliards d'euros" is an amount, "50 ans" a duration, not
+# a count. A share of what is counted may be ("45 % des Français"), so percentages stay.
+_COUNT = re.compile(r"\bcombien (de |d')(?P<noun>\w+)|\bhow many (?P<en>\w+)|\bnombre (de |d')(?P<of>\w+)")
+_NOT_COUNTED = re.compile(r"(" + _NOT_COUNT_UNITS + r"|temps|fois|times|argent)$")
+_FOREIGN_UNIT = re.compile(r"\s?(de |d')?(" + _NOT_COUNT_UNITS + r")(?!\w)")
 
 # "Qu'est-ce qui" and "ce qui" are not about a person.
 _NOT_NAME = re.compile(r"\b(qu'est-ce|ce) qui\b")
@@ -147,15 +162,21 @@ _NUMBER_WORDS = (
     "hundred thousand million millions billion billions half third quarter dozen"
 ).split()
 _NUMBER = re.compile(r"\d+|\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+# A figure or number word with its scale: "11,04 milliards", "deux mille".
+_FIGURES = re.compile(
+    r"(\d(?:[\d  .,]*\d)?|\b("
+    + "|".join(_NUMBER_WORDS)
+    + r")\b)(\s(millions?|milliards?|mille|thousand|billions?)\b)?"
+).finditer
 # A capitalised word that is not the first word of its sentence (names, places, organisations).
 _CAPITALISED = re.compile(r"(?<=[\w,;:)»\"'] )[A-ZÀ-ÖØ-Þ][\w\-]+")
 
 
 def expected_type(question: str) -> str | None:
-    """``"date"``, ``"number"``, ``"place"``, ``"name"``, a measure (``"percent"``, ``"distance"``,
-    ``"mass"``, ``"money"``, ``"duration"``: a number with its unit), ``"summary"`` (what an article is
-    about) or
-    None (the question does not say)."""
+    """``"date"``, ``"number"``, ``"count"`` (a number of things named: no amount, measure or
+    duration), ``"place"``, ``"name"``, a measure (``"percent"``, ``"distance"``, ``"mass"``,
+    ``"money"``, ``"age"``, ``"duration"``: a number with its unit), ``"summary"`` (what an article is
+    about) or None (the question does not say)."""
     q = fold(normalize(question))
     if _SUMMARY.search(q):
         return "summary"
@@ -164,7 +185,14 @@ def expected_type(question: str) -> str | None:
             if kind == "name" and _NOT_NAME.search(q) and not re.search(r"\bwho", q):
                 continue
             if kind == "number":
-                return next((m for m, asks, _ in _MEASURES if asks.search(q)), kind)
+                measure = next((m for m, asks, _ in _MEASURES if asks.search(q)), None)
+                if measure is not None:
+                    return measure
+                counted = _COUNT.search(q)
+                if counted and not _NOT_COUNTED.match(
+                    next(w for w in counted.group("noun", "en", "of") if w)
+                ):
+                    return "count"
             return kind
     return None
 
@@ -183,8 +211,23 @@ def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
         return any(adds_word(m.group(), asked) for m in unit.finditer(fold(text)))
     if kind in ("name", "place"):
         return any(adds_word(fold(m.group()), asked) for m in _CAPITALISED.finditer(text))
+    folded = fold(text)
+    if kind == "count":
+        return any(
+            adds_word(m.group(), asked) and not _FOREIGN_UNIT.match(folded, m.end()) for m in _FIGURES(folded)
+        )
     pattern = _DATE if kind == "date" else _NUMBER
-    return any(adds_word(m.group(), asked) for m in pattern.finditer(fold(text)))
+    return any(adds_word(m.group(), asked) for m in pattern.finditer(folded))
+
+
+def foreign_unit(span: str) -> bool:
+    """Whether a number ``span`` carries a unit that no count has: an amount, a measure or a duration.
+
+    >>> foreign_unit("11,04 milliards d'euros"), foreign_unit("800 personnes"), foreign_unit("45 %")
+    (True, False, False)
+    """
+    folded = fold(normalize(span))
+    return any(_FOREIGN_UNIT.match(folded, m.end()) for m in _FIGURES(folded))
 
 
 def adds_word(found: str, asked: frozenset[str]) -> bool:

@@ -3,7 +3,7 @@ composer read, so that no later stage goes back to the raw text.
 
 >>> q = QuestionAnalyzer().analyse("Combien de pays participent à la réunion ?")
 >>> (q.language, q.expected, q.terms)
-('fr', 'number', ('combien', 'pay', 'participent', 'reunion'))
+('fr', 'count', ('combien', 'pay', 'participent', 'reunion'))
 >>> QuestionAnalyzer().analyse("Et l'Australie ?", history=["Que veut l'UE ?"]).text
 "Que veut l'UE ? Et l'Australie ?"
 """

@@ -99,7 +99,7 @@ class ShortAnswer:
     start: int
     end: int
     citation: int  # the number of the citation it is taken from
-    kind: str  # what the question asked for: "name", "place", "date", "number" or a measure
+    kind: str  # what the question asked for: "name", "place", "date", "number", "count" or a measure
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,17 @@ from rag.query import QuestionAnalyzer
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("Combien de salariés compte la nouvelle usine ?", "number"),
-        ("How many flights were cancelled because of Hurricane Sandy?", "number"),
+        ("Combien de salariés compte la nouvelle usine ?", "count"),
+        ("How many flights were cancelled because of Hurricane Sandy?", "count"),
+        ("Quel est le nombre de morts ?", "count"),
+        ("Combien de fois a-t-il gagné ?", "number"),  # "fois" is no thing counted
+        ("Combien ont été tués ?", "number"),
+        ("Combien d'euros vaut la réserve ?", "number"),  # a unit, not a thing counted
+        ("Combien d'argent possédait sa soeur ?", "money"),
+        ("How many years did the war last?", "duration"),
+        ("Quel âge a le skipper ?", "age"),
+        ("How old was the skipper?", "age"),
+        ("Combien vaut le SMIC horaire ?", "money"),
         ("Quelle masse a la nouvelle particule ?", "mass"),
         ("How far is the exoplanet PH1 from our Sun?", "distance"),
         ("Quel est le taux de participation ?", "percent"),
@@ -58,6 +67,15 @@ def test_a_measure_is_offered_only_as_a_number_with_its_unit():
     assert offered("La capsule emporte 521 kg de fret.", "mass", frozenset())
     assert not offered("La capsule emporte 5 millions de dollars de fret.", "mass", frozenset())
     assert offered("Le chantier a coûté 3,5 milliards d'euros.", "money", frozenset())
+
+
+def test_a_count_is_offered_only_as_a_number_without_an_amount_measure_or_duration():
+    asked = asked_words("Combien d'accords ont été signés ?")
+    assert offered("Deux accords ont été signés.", "count", asked)
+    assert offered("Ils représentent 45 % des échanges.", "count", asked)  # a share of what is counted
+    assert not offered("La réserve vaut 11,04 milliards d'euros.", "count", asked)
+    assert not offered("Elle pèse 18 millions de tonnes.", "count", asked)
+    assert offered("La réserve vaut 11,04 milliards d'euros.", "number", asked)  # any number
 
 
 def test_translated_names_are_not_missing_across_languages():

@@ -59,7 +59,7 @@ def test_a_question_for_a_number_gets_the_short_answer_first_and_one_sentence(en
     answer = engine.ask("Combien de personnes emploie l'usine de L'Oréal en Indonésie ?")
     assert answer.reason == "answered" and not answer.abstained
     assert answer.short_answer is not None and answer.short_answer.text == "800 personnes"
-    assert answer.short_answer.kind == "number" and len(answer.citations) == 1
+    assert answer.short_answer.kind == "count" and len(answer.citations) == 1
     check_verbatim(engine, answer)
 
 
@@ -111,6 +111,25 @@ def test_a_missing_detail_is_said_and_the_closest_passages_listed(engine: Engine
     english = engine.ask("How much did the rare earths summit in Washington cost?")
     assert english.abstained and english.reason in ("detail_missing", "not_found")
     check_verbatim(engine, answer)
+
+
+def test_a_count_is_not_answered_by_an_amount(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "reserve.md").write_text(
+        "---\ntitle: Une réserve de terres rares\ndate: 2012-06-01\n---\n"
+        "Les États-Unis créent une réserve de terres rares d'une valeur de 11 milliards d'euros. "
+        "La réserve de terres rares a été annoncée à Washington.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", span_reader=False)
+    engine = Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
+    count = engine.ask("Combien d'accords ont été signés pour la réserve de terres rares ?")
+    assert count.abstained and count.reason == "detail_missing"
+    assert count.text.endswith("mais n'en donnent pas le nombre.")
+    amount = engine.ask("Combien d'euros vaut la réserve de terres rares ?")
+    assert not amount.abstained and amount.short_answer is not None
+    assert amount.short_answer.text == "11 milliards d'euros"
 
 
 def test_off_topic_is_not_found(engine: Engine):
@@ -227,6 +246,19 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
             "Combien de députés ont voté pour le gouvernement ?",
             "302 voix",  # an ordinal is no count
         ),
+        (  # a possessive is no counted noun
+            "Chaque franchise peut faire appel à deux de ses joueurs.",
+            "count",
+            "A combien de joueurs peuvent faire appel les franchises ?",
+            "deux",
+        ),
+        (
+            "Le réseau de 300 kilomètres a coûté 2 milliards d'euros et emploie 40 personnes.",
+            "count",
+            "Combien de personnes emploie le réseau ?",
+            "40 personnes",  # not the distance or the amount
+        ),
+        ("Le skipper, âgé de 29 ans, est en tête.", "age", "Quel âge a le skipper ?", "29 ans"),
         (  # the question's own figure and unit, however a word after them reads, are not its answer
             "Les billets de 5 euros seront imprimés pour 8 centimes chacun.",
             "money",

@@ -2,6 +2,8 @@
 
 >>> detail_missing("fr", "date", "Le sommet de Washington")
 "Les articles parlent de « Le sommet de Washington », mais n'en donnent pas la date."
+>>> detail_missing("fr", "age", "Vendée Globe : François Gabart en tête")
+"Les articles parlent de « Vendée Globe : François Gabart en tête », mais n'en donnent pas l'âge."
 >>> detail_missing("en", "number", "Le sommet de Washington", "fr")
 'The articles discuss “Le sommet de Washington” (in French), but do not give the number.'
 >>> also_in("fr", [1, 2], 3), also_in("en", [1], 1)
@@ -28,12 +30,14 @@ EMPTY = {
 LEAD = {("en", "fr"): "From the articles (in French): "}
 IN_LANGUAGE = {("en", "fr"): " (in French)"}
 _DETAIL = {
-    "fr": {"date": "la date", "number": "le nombre", "name": "le nom", "place": "le lieu",
+    "fr": {"date": "la date", "number": "le nombre", "count": "le nombre", "name": "le nom",
+           "place": "le lieu",
            "percent": "le pourcentage", "distance": "la distance", "mass": "la masse", "money": "le montant",
-           "duration": "la durée", None: "la réponse à cette question"},
-    "en": {"date": "the date", "number": "the number", "name": "the name", "place": "the place",
+           "age": "l'âge", "duration": "la durée", None: "la réponse à cette question"},
+    "en": {"date": "the date", "number": "the number", "count": "the number", "name": "the name",
+           "place": "the place",
            "percent": "the percentage", "distance": "the distance", "mass": "the mass", "money": "the amount",
-           "duration": "the duration", None: "the answer to this question"},
+           "age": "the age", "duration": "the duration", None: "the answer to this question"},
 }  # fmt: skip
 SUBJECT_CHARS = 90  # a title quoted as the subject is cut at a word beyond this
 

@@ -202,6 +202,8 @@ class ReaderComposer(ExtractiveComposer):
             if sure and self.reader.span_typed and short_answer.KINDS.get(kind) not in _NAMED:
                 words = sentence_text(store, best)[model_span.start : model_span.end]
                 sure = offered(words, kind, query.asked)  # a height is not "massif du Mont-Blanc"
+                if sure and kind == "count":  # "11,04 milliards" (d'euros) is no count of accords
+                    sure = any(a < model_span.end and model_span.start < b for a, b in spans)
             if sure:
                 spans = [(model_span.start, model_span.end)]
             elif not self.reader.span_unsure_rules:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ..expected_type import adds_word, offered
+from ..expected_type import adds_word, foreign_unit, offered
 from ..text import fold
 
 _MONTHS = (
@@ -50,7 +50,10 @@ _UNIT = (
 )
 # The noun counted ("800 personnes"), not a function word ("28,1 % des"). Function words that follow a
 # number in French and English:
-_NOT_NOUN = r"(?:de|des|du|la|le|les|et|ou|en|au|aux|à|sur|par|pour|dans|qui|que|of|the|and|in|on|to|for)\b"
+_NOT_NOUN = (
+    r"(?:de|des|du|la|le|les|et|ou|en|au|aux|à|sur|par|pour|dans|qui|que|ses|son|sa|leurs?|ces|nos|vos|"
+    r"of|the|and|in|on|to|for|its|their|his|her|these|those)\b"
+)
 _NOUN = rf"(?P<noun>\s(?:de |d['’])?(?!{_NOT_NOUN})[^\W\d_][\w\-’']*)?"
 _CAPITAL = r"[A-ZÀ-ÖØ-Þ][\w\-’']*"
 _NAME = _CAPITAL + r"(?:\s(?:(?:de|du|des|van|von|der|den|al|el|bin|ben|d['’]|la|le)\s?)?" + _CAPITAL + r")*"
@@ -91,8 +94,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "name": re.compile(_NAME),
     "place": re.compile(r"(?:(?:à|au|aux|en|dans|vers|in|at)\s)?" + _NAME),
 }
-KINDS = {"date": "date", "number": "number", "name": "name", "place": "place", "percent": "measure",
-         "distance": "measure", "mass": "measure", "money": "measure", "duration": "measure"}  # fmt: skip
+KINDS = {"date": "date", "number": "number", "count": "number", "name": "name", "place": "place",
+         "percent": "measure", "distance": "measure", "mass": "measure", "money": "measure",
+         "age": "measure", "duration": "measure"}  # fmt: skip
 
 
 def find(sentence: str, kind: str, asked: frozenset[str]) -> tuple[int, int] | None:
@@ -112,6 +116,9 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     >>> s = "L'étude, sur 11 % de maïs, a coûté 3 millions d'euros."
     >>> [s[a:b] for a, b in spans(s, "money", frozenset({"combien"}))]
     ["3 millions d'euros"]
+    >>> s = "La réserve de 11,04 milliards d'euros réunit 50 pays."
+    >>> [s[a:b] for a, b in spans(s, "count", frozenset({"combien", "de", "pays"}))]
+    ['50 pays']
     >>> s = "Les billets de 5 euros seront imprimés pour 8 centimes pièce."
     >>> [s[a:b] for a, b in spans(s, "number", frozenset({"prix", "billet", "de", "5", "euros"}))]
     ['8 centimes']
@@ -149,6 +156,8 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
         found.sort(key=lambda span: len(sentence[span[0] : span[1]].split()) < 2)
     if family == "measure":  # with the unit asked: a price is not "11 % de maïs"
         found = [(a, b) for a, b in found if offered(sentence[a:b], kind, asked)]
+    if kind == "count":  # "Combien d'accords…" is not answered by "11,04 milliards d'euros"
+        found = [(a, b) for a, b in found if not foreign_unit(sentence[a:b])]
     return found
 
 

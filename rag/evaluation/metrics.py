@@ -31,7 +31,7 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
 
 
 SHORT_KINDS = frozenset(
-    {"name", "place", "date", "number", "percent", "distance", "mass", "money", "duration"}
+    {"name", "place", "date", "number", "count", "percent", "distance", "mass", "money", "age", "duration"}
 )
 SHORT_SLACK = 3  # a short answer may hold this many words beyond the gold answer
 
