@@ -142,10 +142,12 @@ _UNITS = {kind: unit for kind, _, unit in _MEASURES}
 _NOT_COUNT_UNITS = "|".join(unit for kind, _, unit in _MEASURE_WORDS if kind != "percent")
 
 # "Combien d'accords…" counts accords: "11,04 milliards d'euros" is an amount, "50 ans" a duration, not
-# a count. A share of what is counted may be ("45 % des Français"), so percentages stay.
+# a count. A share of what is counted may be ("45 % des Français"), a bare percentage is not ("0,3 %").
 _COUNT = re.compile(r"\bcombien (de |d')(?P<noun>\w+)|\bhow many (?P<en>\w+)|\bnombre (de |d')(?P<of>\w+)")
 _NOT_COUNTED = re.compile(r"(" + _NOT_COUNT_UNITS + r"|temps|fois|times|argent)$")
-_FOREIGN_UNIT = re.compile(r"\s?(de |d')?(" + _NOT_COUNT_UNITS + r")(?!\w)")
+_FOREIGN_UNIT = re.compile(
+    r"\s?(de |d')?(" + _NOT_COUNT_UNITS + r")(?!\w)|\s?(%|pour ?cent|percent)(?!\s(de|des|du|d'|of)\b)"
+)
 
 # "Qu'est-ce qui" and "ce qui" are not about a person.
 _NOT_NAME = re.compile(r"\b(qu'est-ce|ce) qui\b")
@@ -220,14 +222,21 @@ def offered(sentence: str, kind: str, asked: frozenset[str]) -> bool:
     return any(adds_word(m.group(), asked) for m in pattern.finditer(folded))
 
 
-def foreign_unit(span: str) -> bool:
-    """Whether a number ``span`` carries a unit that no count has: an amount, a measure or a duration.
+def foreign_unit(span: str, after: str = "") -> bool:
+    """Whether the first number of ``span`` carries a unit that no count has: an amount, a measure, a
+    duration or a bare percentage, its unit read on into ``after`` (the text that follows the span).
 
-    >>> foreign_unit("11,04 milliards d'euros"), foreign_unit("800 personnes"), foreign_unit("45 %")
+    >>> foreign_unit("11,04 milliards d'euros"), foreign_unit("800 personnes"), foreign_unit("45 %", " des")
     (True, False, False)
+    >>> foreign_unit("0,3 %", " pour 2012"), foreign_unit("une trentaine", " de plantes (2 %)")
+    (True, False)
     """
-    folded = fold(normalize(span))
-    return any(_FOREIGN_UNIT.match(folded, m.end()) for m in _FIGURES(folded))
+    length = len(fold(normalize(span)))
+    folded = fold(normalize(span + after))
+    first = next(_FIGURES(folded), None)
+    if first is None or first.start() >= length:
+        return False
+    return _FOREIGN_UNIT.match(folded, first.end()) is not None
 
 
 def adds_word(found: str, asked: frozenset[str]) -> bool:

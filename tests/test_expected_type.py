@@ -73,6 +73,7 @@ def test_a_count_is_offered_only_as_a_number_without_an_amount_measure_or_durati
     asked = asked_words("Combien d'accords ont été signés ?")
     assert offered("Deux accords ont été signés.", "count", asked)
     assert offered("Ils représentent 45 % des échanges.", "count", asked)  # a share of what is counted
+    assert not offered("La croissance sera de 0,3 % seulement.", "count", asked)  # a bare percentage
     assert not offered("La réserve vaut 11,04 milliards d'euros.", "count", asked)
     assert not offered("Elle pèse 18 millions de tonnes.", "count", asked)
     assert offered("La réserve vaut 11,04 milliards d'euros.", "number", asked)  # any number

@@ -33,15 +33,19 @@ ARTICLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("reader")
+def engine_over(root: Path, articles: dict[str, str]) -> Engine:
+    """An engine over ``articles`` (file name: text) with the reader's rules and the hash embedder."""
     corpus = root / "corpus"
     corpus.mkdir()
-    for name, text in ARTICLES.items():
+    for name, text in articles.items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=root / "index", span_reader=False)  # the rules
     return Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return engine_over(tmp_path_factory.mktemp("reader"), ARTICLES)
 
 
 def check_verbatim(engine: Engine, answer) -> None:
@@ -114,16 +118,12 @@ def test_a_missing_detail_is_said_and_the_closest_passages_listed(engine: Engine
 
 
 def test_a_count_is_not_answered_by_an_amount(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "reserve.md").write_text(
+    reserve = (
         "---\ntitle: Une réserve de terres rares\ndate: 2012-06-01\n---\n"
         "Les États-Unis créent une réserve de terres rares d'une valeur de 11 milliards d'euros. "
-        "La réserve de terres rares a été annoncée à Washington.\n",
-        encoding="utf-8",
+        "La réserve de terres rares a été annoncée à Washington.\n"
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", span_reader=False)
-    engine = Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
+    engine = engine_over(tmp_path, {"reserve.md": reserve})
     count = engine.ask("Combien d'accords ont été signés pour la réserve de terres rares ?")
     assert count.abstained and count.reason == "detail_missing"
     assert count.text.endswith("mais n'en donnent pas le nombre.")
@@ -151,9 +151,7 @@ def test_a_summary_cites_the_lead_and_central_sentences_in_article_order(engine:
 
 
 def test_a_summary_quotes_the_articles_account_not_a_quotations_line(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "roland.md").write_text(
+    roland = (
         "---\ntitle: Disparition de Thierry Roland\ndate: 2012-06-16\n---\n"
         "Le commentateur sportif Thierry Roland est mort samedi à 74 ans. "
         "« Tout à fait Thierry ! », répondit son complice. "
@@ -161,12 +159,9 @@ def test_a_summary_quotes_the_articles_account_not_a_quotations_line(tmp_path: P
         "« Je crois qu'après avoir vu ça, on peut mourir tranquille. Nous avons gagné la Coupe du "
         "monde de football », avait-il dit. "
         "Bravo ! "
-        "Ses obsèques auront lieu mercredi à Paris en présence de nombreux journalistes.\n",
-        encoding="utf-8",
+        "Ses obsèques auront lieu mercredi à Paris en présence de nombreux journalistes.\n"
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", span_reader=False)
-    engine = Engine.open(settings=settings, embedder=HashEmbedder(128), build=True)
-    answer = engine.ask("Résume l'article")
+    answer = engine_over(tmp_path, {"roland.md": roland}).ask("Résume l'article")
     assert [c.quote[:12] for c in answer.citations] == ["Le commentat", "Il avait com", "Ses obsèques"]
 
 
@@ -257,6 +252,18 @@ def test_the_earlier_composer_stays_selectable(tmp_path: Path, engine: Engine):
             "count",
             "Combien de personnes emploie le réseau ?",
             "40 personnes",  # not the distance or the amount
+        ),
+        (
+            "La croissance sera de 0,3 % en 2012, et 45 % des Français ont voté.",
+            "count",
+            "Combien de Français ont voté ?",
+            "45 %",  # a share of those counted, not a bare percentage
+        ),
+        (
+            "Le suc contient une trentaine d'alcaloïdes (jusqu'à 2 % dans les racines).",
+            "count",
+            "Combien d'éléments toxiques peut contenir le suc ?",
+            "une trentaine d'alcaloïdes",  # a count in words, whatever figure follows it
         ),
         ("Le skipper, âgé de 29 ans, est en tête.", "age", "Quel âge a le skipper ?", "29 ans"),
         (  # the question's own figure and unit, however a word after them reads, are not its answer

@@ -157,7 +157,7 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     if family == "measure":  # with the unit asked: a price is not "11 % de maïs"
         found = [(a, b) for a, b in found if offered(sentence[a:b], kind, asked)]
     if kind == "count":  # "Combien d'accords…" is not answered by "11,04 milliards d'euros"
-        found = [(a, b) for a, b in found if not foreign_unit(sentence[a:b])]
+        found = [(a, b) for a, b in found if not foreign_unit(sentence[a:b], sentence[b:])]
     return found
 
 
