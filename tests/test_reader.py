@@ -396,6 +396,17 @@ def test_span_typed_keeps_a_number_questions_short_answer_to_a_number(engine: En
     assert right.short_answer is not None and right.short_answer.text == "Quinze pays"
 
 
+def test_span_typed_keeps_a_counts_short_answer_to_a_count(tmp_path: Path):
+    reserve = "---\ntitle: La réserve\n---\nLa réserve de 11 milliards d'euros réunit 50 pays.\n"
+    engine = engine_over(tmp_path, {"reserve.md": reserve})
+    question = "Combien de pays réunit la réserve ?"
+    amount = BelievesIn("11 milliards")  # a number, but of euros
+    typed = with_model(engine, question, amount, span_confidence=None, span_typed=True)
+    assert typed.short_answer is not None and typed.short_answer.text == "50 pays"  # the rules'
+    loose = with_model(engine, question, amount, span_confidence=None)
+    assert loose.short_answer is not None and loose.short_answer.text == "11 milliards"
+
+
 def test_the_best_sentence_is_read_alone_unless_another_may_still_answer_first(engine: Engine):
     question = "Combien de personnes emploie l'usine de L'Oréal en Indonésie ?"
     pool: dict[str, object] = {"span_margin": 10.0, "span_candidates": 50}

@@ -31,13 +31,13 @@ LEAD = {("en", "fr"): "From the articles (in French): "}
 IN_LANGUAGE = {("en", "fr"): " (in French)"}
 _DETAIL = {
     "fr": {"date": "la date", "number": "le nombre", "count": "le nombre", "name": "le nom",
-           "place": "le lieu",
-           "percent": "le pourcentage", "distance": "la distance", "mass": "la masse", "money": "le montant",
-           "age": "l'âge", "duration": "la durée", None: "la réponse à cette question"},
+           "place": "le lieu", "percent": "le pourcentage", "distance": "la distance", "mass": "la masse",
+           "money": "le montant", "age": "l'âge", "duration": "la durée",
+           None: "la réponse à cette question"},
     "en": {"date": "the date", "number": "the number", "count": "the number", "name": "the name",
-           "place": "the place",
-           "percent": "the percentage", "distance": "the distance", "mass": "the mass", "money": "the amount",
-           "age": "the age", "duration": "the duration", None: "the answer to this question"},
+           "place": "the place", "percent": "the percentage", "distance": "the distance", "mass": "the mass",
+           "money": "the amount", "age": "the age", "duration": "the duration",
+           None: "the answer to this question"},
 }  # fmt: skip
 SUBJECT_CHARS = 90  # a title quoted as the subject is cut at a word beyond this
 

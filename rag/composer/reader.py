@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError, SettingsError
-from ..expected_type import offered
+from ..expected_type import foreign_unit, offered
 from ..query import Query
 from ..store import Store
 from ..text import LexicalAnalyzer, detect_language, fold, normalize
@@ -200,10 +200,11 @@ class ReaderComposer(ExtractiveComposer):
         if kind is not None and model_span is not None:  # the model's span, trusted over the rules
             sure = model_span.score > self.reader.span_shown and model_span.end > model_span.start
             if sure and self.reader.span_typed and short_answer.KINDS.get(kind) not in _NAMED:
-                words = sentence_text(store, best)[model_span.start : model_span.end]
+                text = sentence_text(store, best)
+                words = text[model_span.start : model_span.end]
                 sure = offered(words, kind, query.asked)  # a height is not "massif du Mont-Blanc"
                 if sure and kind == "count":  # "11,04 milliards" (d'euros) is no count of accords
-                    sure = any(a < model_span.end and model_span.start < b for a, b in spans)
+                    sure = not foreign_unit(words, text[model_span.end :])
             if sure:
                 spans = [(model_span.start, model_span.end)]
             elif not self.reader.span_unsure_rules:
