@@ -95,7 +95,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 # "3 milliards de dollars": a scale between the number and its unit.
-_SCALE = r"((millions?|milliards?|billions?|mille|thousand)\s(de |d')?)?"
+_SCALE_WORDS = r"millions?|milliards?|billions?|mille|thousand"
+_SCALE = r"((" + _SCALE_WORDS + r")\s(de |d')?)?"
 # A number question that names what it measures wants a number with that unit: "How far is PH1 from
 # the Sun?" is answered by "5 000 années-lumière", not by "169 fois celle de la Terre". Each measure:
 # the folded question's pattern, then the unit that must follow a number in the sentence.
@@ -139,7 +140,7 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     for kind, question, unit in _MEASURE_WORDS
 )
 _UNITS = {kind: unit for kind, _, unit in _MEASURES}
-_NOT_COUNT_UNITS = "|".join(unit for kind, _, unit in _MEASURE_WORDS if kind != "percent")
+_NOT_COUNT_UNITS = "|".join(dict.fromkeys(unit for kind, _, unit in _MEASURE_WORDS if kind != "percent"))
 
 # "Combien d'accords…" counts accords: "11,04 milliards d'euros" is an amount, "50 ans" a duration, not
 # a count. A share of what is counted may be ("45 % des Français"), a bare percentage is not ("0,3 %").
@@ -166,9 +167,7 @@ _NUMBER_WORDS = (
 _NUMBER = re.compile(r"\d+|\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 # A figure or number word with its scale: "11,04 milliards", "deux mille".
 _FIGURES = re.compile(
-    r"(\d(?:[\d  .,]*\d)?|\b("
-    + "|".join(_NUMBER_WORDS)
-    + r")\b)(\s(millions?|milliards?|mille|thousand|billions?)\b)?"
+    r"(\d(?:[\d  .,]*\d)?|\b(" + "|".join(_NUMBER_WORDS) + r")\b)(\s(" + _SCALE_WORDS + r")\b)?"
 ).finditer
 # A capitalised word that is not the first word of its sentence (names, places, organisations).
 _CAPITALISED = re.compile(r"(?<=[\w,;:)»\"'] )[A-ZÀ-ÖØ-Þ][\w\-]+")
