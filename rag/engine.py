@@ -42,7 +42,7 @@ from .embedders.base import Embedder
 from .embedders.registry import DEFAULT_MODEL, calibration_key, load_embedder
 from .errors import CorpusError, IndexNotFoundError, QuestionError, RagError
 from .indexing import CorpusChange, IndexReport, update_index
-from .periods import question_period
+from .periods import names_a_date, question_period
 from .query import MAX_HISTORY_ITEMS, Query, QuestionAnalyzer, check_history, check_period, check_question
 from .retrieval import RetrievalSettings, Retriever
 from .store import Store, current_generation
@@ -205,10 +205,22 @@ class Engine:
         a bad one is a :class:`QuestionError` naming it, its value and what is allowed."""
         found = self.retrieve(question, k, history, since, until)
         answer = self.composer.compose(found.query, found.hits, found.store, found.vector)
-        answer = with_copies(answer, found.store)
-        query = found.query
+        query, opening = found.query, ""
         if query.since or query.until:  # the answer says the period it searched
             opening = messages.period_sentence(answer.language, query.since, query.until)
+            if answer.abstained and names_a_date(query.period_words) and query.question_terms:
+                # The question's own words dated an event ("la revalorisation de juillet 2012"): the
+                # article announcing it, or reporting it days later, may lie outside that period.
+                # Nothing in it answers, so the whole index is searched and the answer says so.
+                unbounded = replace(query, since="", until="")
+                wanted = check_k(self.settings.k if k is None else k)
+                wider = self._search(unbounded, found.vector, wanted, found.store)
+                outside = self.composer.compose(wider.query, wider.hits, wider.store, wider.vector)
+                if not outside.abstained:
+                    opening = messages.outside_period(answer.language, query.since, query.until)
+                    answer, query = outside, unbounded
+        answer = with_copies(answer, found.store)
+        if opening:
             answer = replace(answer, text=f"{opening}\n{answer.text}")
         return replace(answer, since=query.since, until=query.until)
 
@@ -236,6 +248,9 @@ class Engine:
                 period, said, relative = (found.since, found.until), found.words, not found.absolute
         query = self.questions.analyse(question, history, *period, period_words=said, relative=relative)
         vector = self.embedder.embed_queries([query.text])[0]
+        return self._search(query, vector, k, store)
+
+    def _search(self, query: Query, vector: np.ndarray, k: int, store: Store) -> Retrieval:
         hits = Retriever(store, self.retrieval_settings).search(query, vector, k=k)
         return Retrieval(query, vector, tuple(hits), store)
 

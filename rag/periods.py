@@ -150,6 +150,17 @@ def question_period(question: str, reference: str, oldest: str, newest: str = ""
     return period
 
 
+def names_a_date(words: str) -> bool:
+    """Whether a period's words name a day, month or year of the calendar rather than one counted
+    from the reference ("hier", "la semaine dernière"): an event's date, which the articles
+    announcing or reporting it may lie outside of.
+
+    >>> names_a_date("de juillet 2012"), names_a_date("le 29 février"), names_a_date("la semaine dernière")
+    (True, True, False)
+    """
+    return re.search(rf"\b(?:{_MONTHS}|{_YEAR})\b", fold(normalize(words))) is not None
+
+
 def _weekday(name: str) -> int:
     """Monday 0 to Sunday 6, for a French or English day name."""
     names = _DAYS.split("|")

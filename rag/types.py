@@ -147,7 +147,8 @@ class Answer:
     related: tuple[Citation, ...] = field(default=())
     short_answer: ShortAnswer | None = None
     reason: str = "answered"
-    since: str = ""  # the period searched (ISO dates, both included); "" for no bound
+    since: str = ""  # the period searched (ISO dates, both included); "" for no bound, as when a date
+    # the question named held no answer and every article was searched (the text then says so)
     until: str = ""
     copies: tuple[Copy, ...] = field(default=())
 

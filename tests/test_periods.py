@@ -191,3 +191,28 @@ def test_a_timeline_question_after_another_is_not_taken_for_a_follow_up() -> Non
         QuestionAnalyzer().analyse("Et l'Australie ?", ["Que veut l'UE ?"]).text
         == "Que veut l'UE ? Et l'Australie ?"
     )
+
+
+def test_an_event_s_date_that_nothing_in_its_period_answers_widens_to_the_whole_index_said_so(
+    dated: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    # The article announcing March's fare rise is dated February: within March, nothing answers.
+    (dated / "tarifs.md").write_text(
+        "---\ntitle: tarifs\ndate: 2024-02-21\n---\n"
+        "Le ticket de tramway TCL coûtera 2,10 euros après la hausse des tarifs de mars 2024.\n",
+        encoding="utf-8",
+    )
+    engine = engine_for(dated, embedder)
+    question = "Combien coûtera le ticket de tramway TCL après la hausse des tarifs de mars 2024 ?"
+    within = engine.retrieve(question)
+    assert (within.query.since, within.query.until) == ("2024-03-01", "2024-03-31")
+    assert "tarifs.md" not in {h.chunk.doc_id for h in within.hits}
+    answer = engine.ask(question)
+    assert not answer.abstained and answer.citations[0].doc_id == "tarifs.md"
+    assert answer.text.startswith("Rien entre le 1er et le 31 mars 2024 ; hors de cette période :\n")
+    assert (answer.since, answer.until) == ("", "")  # what was searched in the end: every article
+    # A period given as an argument is not widened, nor one counted from the newest article.
+    given = engine.ask(question, since="2024-03-01", until="2024-03-31")
+    assert given.abstained and given.text.startswith("Entre le 1er et le 31 mars 2024 :\n")
+    recent = engine.ask("Combien coûtera le ticket de tramway TCL après la hausse des tarifs cette semaine ?")
+    assert recent.abstained and recent.since == "2024-03-04"

@@ -12,6 +12,10 @@
 ('Entre le 1er et le 31 juillet 2020 :', 'Between 29 June and 5 July 2020:')
 >>> period_sentence("fr", "2024-03-05", "2024-03-05"), period_sentence("fr", "2023-12-30", "")
 ('Le 5 mars 2024 :', 'Depuis le 30 décembre 2023 :')
+>>> outside_period("fr", "2012-07-01", "2012-07-31")
+'Rien entre le 1er et le 31 juillet 2012 ; hors de cette période :'
+>>> outside_period("en", "2012-02-29", "2012-02-29")
+'Nothing on 29 February 2012; outside that period:'
 >>> lead("en", "fr"), lead("en", "en"), lead("fr", "fr")
 ('From the articles (in French): ', '', '')
 """
@@ -95,6 +99,15 @@ def day(language: str, iso: str, year: bool = True, month: bool = True) -> str:
     if year:
         words.append(str(y))
     return " ".join(words)
+
+
+def outside_period(language: str, since: str, until: str) -> str:
+    """What opens an answer found outside the period the question named, nothing in it answering."""
+    period = period_sentence(language, since, until).rstrip(" :")
+    period = period[0].lower() + period[1:]
+    if language == "en":
+        return f"Nothing {period}; outside that period:"
+    return f"Rien {period} ; hors de cette période :"
 
 
 def period_sentence(language: str, since: str, until: str) -> str:
