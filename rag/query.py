@@ -37,8 +37,8 @@ _TIMELINE = re.compile(
     r"^(?:que s'est[- ]il passe|qu'est[- ]ce qui s'est passe|what happened|what has happened|"
     r"chronologie|timeline)\b"
 )
-# Names (capitalised words) and numbers; those opening the question are left out.
-_ENTITY = re.compile(r"(?<![\w'])(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")
+# Names (capitalised words, "l'Australie" too) and numbers; those opening the question are left out.
+_ENTITY = re.compile(r"(?<!\w)(?:\d[\d.,]*|[A-ZÀ-ÖØ-Þ][\w\-]+)")
 
 
 @dataclass(frozen=True)

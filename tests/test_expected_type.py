@@ -87,3 +87,13 @@ def test_translated_names_are_not_missing_across_languages():
     assert missing_entities(query, passages) == 2  # "Greece" and "June" are not in the French text
     assert missing_entities(query, passages, names=False) == 0  # numbers only: 2012 is there
     assert missing_entities(analyse("How much in 2013?"), passages, names=False) == 1
+
+
+def test_a_name_after_an_elided_article_is_a_name():
+    analyse = QuestionAnalyzer().analyse
+    assert analyse("Quelle est la capitale de l'Australie ?").names == ("australie",)
+    assert analyse("Qui est la cousine du maréchal d’Albret ?").names == ("albret",)
+    assert analyse("L'Australie a-t-elle voté ?").names == ("australie",)  # the opening word is "L'"
+    assert analyse("Aujourd'hui, qui parle ?").names == ()
+    passages = ["Manille est la capitale des Philippines."]
+    assert missing_entities(analyse("Quelle est la capitale de l'Australie ?"), passages) == 1
