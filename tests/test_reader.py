@@ -564,3 +564,26 @@ def test_no_number_offered_off_the_subject_is_not_found_not_detail_missing(engin
     assert off.abstained and off.reason == "not_found" and "Météo à Lyon" not in off.text
     on = ask("En quelle année pleuvra-t-il des grenouilles à Lyon ?")
     assert on.abstained and on.reason == "detail_missing" and "Météo à Lyon" in on.text
+
+
+def test_a_french_short_answer_takes_the_preposition_the_question_asks_with(tmp_path: Path):
+    text = "---\ntitle: Le ministère\n---\nLe ministère des Affaires étrangères est créé en 1589 à Blois.\n"
+    engine = engine_over(tmp_path, {"ministere.md": text})
+    when = with_model(
+        engine, "En quelle année le ministère des Affaires étrangères est-il créé ?", BelievesIn("1589")
+    )
+    assert when.short_answer is not None and when.short_answer.text == "en 1589"
+    check_verbatim(engine, when)
+    where = with_model(engine, "Où le ministère des Affaires étrangères est-il créé ?", BelievesIn("Blois"))
+    assert where.short_answer is not None and where.short_answer.text == "à Blois"
+    plain = with_model(
+        engine, "Quelle année a vu naître le ministère des Affaires étrangères ?", BelievesIn("1589")
+    )
+    assert plain.short_answer is not None and plain.short_answer.text == "1589"  # asked with none
+    off = with_model(
+        engine,
+        "En quelle année le ministère des Affaires étrangères est-il créé ?",
+        BelievesIn("1589"),
+        preposition=False,
+    )
+    assert off.short_answer is not None and off.short_answer.text == "1589"

@@ -75,6 +75,7 @@ class ReaderSettings:
     short_unique: bool = True  # and only when the sentence offers one span of the kind
     names_rule: bool = False  # a sentence must hold the question's names (with the one before and its title)
     typed_abstain: bool = True  # no date or number where one is asked: "detail missing"
+    preposition: bool = True  # a French short answer takes the preposition the question asks with
     antecedent: bool = True  # add the sentence naming the subject of an opening pronoun
     # The span reader (:mod:`.span_model`), when the composer has one (docs/tuning.md#the-span-reader):
     span_candidates: int = 4  # the best candidates it reads
@@ -211,6 +212,9 @@ class ReaderComposer(ExtractiveComposer):
                 spans = []
         if spans and kind is not None and (sure or self._shown(kind, spans)):
             span = spans[0]
+            if self.reader.preposition and query.language == "fr":  # "En quelle année…?" "en 1589"
+                text = sentence_text(store, best)
+                span = (short_answer.with_preposition(text, span[0], query.question), span[1])
             number = chosen.index(best) + 1
             start, end = best.start + span[0], best.start + span[1]
             doc = store.documents[best.hit.chunk.doc_id]

@@ -161,6 +161,53 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     return found
 
 
+# A French question's preposition ("En quelle année", "Par qui", "Dans quelle ville"), or those "où"
+# and "quand" ask for, is said with the answer when the sentence has it just before ("en 1589").
+_ASKED_WITH = re.compile(
+    r"\b(a|de|en|par|dans|depuis|avec|pour|sur|chez|vers) (?:l')?"
+    r"(?:quel|quelle|quels|quelles|qui|quoi|quand|combien|ou|lequel|laquelle|lesquels|lesquelles)\b"
+)
+_FORMS = {"a": {"a", "au", "aux"}, "de": {"de", "du", "des", "d'"}}
+_WHERE = frozenset({"a", "au", "aux", "en", "dans", "sur", "chez"})
+_WHEN = frozenset({"en", "le", "depuis", "des", "vers", "au"})  # ("dès" folds to "des")
+_ARTICLES = frozenset({"le", "la", "les", "l'", "un", "une"})  # between the preposition and the answer
+
+
+def with_preposition(sentence: str, start: int, question: str) -> int:
+    """Where the short answer starting at ``start`` starts once it takes the preposition before it,
+    when the question asks with that preposition, or with "où" / "quand" and one of theirs.
+
+    >>> s = "Le ministère des Affaires étrangères est créé en 1589 par Henri III."
+    >>> s[with_preposition(s, s.index("1589"), "En quelle année le ministère est-il créé ?"):s.index(" par")]
+    'en 1589'
+    >>> s[with_preposition(s, s.index("Henri"), "Qui a créé le ministère ?"):]
+    'Henri III.'
+    >>> s = "Le club est fondé dans le Ristorante Orologio."
+    >>> s[with_preposition(s, s.index("Ristorante"), "Où le club est-il fondé ?"):]
+    'dans le Ristorante Orologio.'
+    """
+    asked = fold(question).replace("’", "'")
+    wanted: set[str] = set()
+    for m in _ASKED_WITH.finditer(asked):
+        wanted |= _FORMS.get(m.group(1), {m.group(1)})
+    if re.search(r"\bou\b", asked) and not re.search(r"\bou (?:bien|non)\b", asked):
+        wanted |= _WHERE
+    if re.search(r"\bquand\b", asked):
+        wanted |= _WHEN
+    found = start
+    for _ in range(2):  # the preposition, or the preposition and an article: "dans le Ristorante"
+        before = re.search(r"(\w+['’]?)\s*$", sentence[:found])
+        if before is None:
+            break
+        word = fold(before.group(1)).replace("’", "'")
+        if word in wanted:
+            return before.start(1)
+        if word not in _ARTICLES:
+            break
+        found = before.start(1)
+    return start
+
+
 def _after_complement(sentence: str, start: int, end: int) -> int:
     """Where a name run really starts: "secrétaire d'État Marco Rubio" names Marco Rubio, the first
     capitalised word completing the noun before it ("d'État", "de l'Intérieur")."""
