@@ -46,14 +46,20 @@ _NUMBERS = {"deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, 
             "fifteen": 15, "thirty": 30}  # fmt: skip
 _N = r"(?:\d{1,3}|" + "|".join(_NUMBERS) + ")"
 
+# A month followed by a year of another era ("en septembre 1041") is history, not this year's month.
+_NO_YEAR = r"(?! (?:de |of )?\d)"
 # (pattern over folded text, unit). The first match in the question wins, longest patterns first.
 _PATTERNS: list[tuple[str, str]] = [
     (rf"(?:ces|les|des) {_N} derniers jours|(?:in )?the (?:last|past) {_N} days", "days"),  # (the number: _N)
     (rf"(?:le |on )?(?:{_DAYS} )?\d{{1,2}}(?:er)? (?:{_MONTHS}) {_YEAR}", "day"),
     (rf"(?:on )?(?:{_MONTHS}) \d{{1,2}}(?:st|nd|rd|th)?,? {_YEAR}", "day"),
-    (rf"(?:en |in )?(?:{_MONTHS}) {_YEAR}", "month"),
+    (rf"(?:en |in )?(?:{_MONTHS}) (?:of )?{_YEAR}", "month"),
     (rf"(?:en |in |au cours de l'annee )(?:{_YEAR})\b", "year"),
-    (rf"(?:le )?\d{{1,2}}(?:er)? (?:{_MONTHS})\b|on (?:{_MONTHS}) \d{{1,2}}(?:st|nd|rd|th)?", "day"),
+    (
+        rf"(?:le )?\d{{1,2}}(?:er)? (?:{_MONTHS})\b{_NO_YEAR}|"
+        rf"on (?:{_MONTHS}) \d{{1,2}}(?:st|nd|rd|th)?(?!,? \d)",
+        "day",
+    ),
     (r"avant-hier|aujourd'hui|hier|the day before yesterday|yesterday|today", "day"),
     (rf"(?:{_DAYS}) (?:dernier|passe)|last (?:{_DAYS})", "day"),
     (r"(?:la )?semaine (?:derniere|passee)|(?:last|past) week", "week"),
@@ -62,12 +68,13 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"ce mois(?:-ci)?|this month", "month"),
     (r"l'an (?:dernier|passe)|l'annee (?:derniere|passee)|last year", "year"),
     (r"cette annee|this year", "year"),
-    (rf"(?:en |in )(?:{_MONTHS})\b", "month"),
+    (rf"(?:en |in )(?:{_MONTHS})\b{_NO_YEAR}", "month"),
 ]
 _COMPILED = [(re.compile(rf"\b(?:{p})(?!\w)"), unit) for p, unit in _PATTERNS]
 _SINCE_ANCHOR = re.compile(
-    rf"\b(?:depuis|since) (?:le |la |l')?(?P<anchor>{_DAYS}|\d{{1,2}}(?:er)? (?:{_MONTHS})(?: {_YEAR})?|"
-    rf"(?:{_MONTHS})(?: {_YEAR})?|{_YEAR}|hier|yesterday)\b"
+    rf"\b(?:depuis|since) (?:le |la |l')?(?P<anchor>{_DAYS}|"
+    rf"\d{{1,2}}(?:er)? (?:{_MONTHS})(?: {_YEAR})?\b{_NO_YEAR}|(?:{_MONTHS})(?: {_YEAR})?\b{_NO_YEAR}|"
+    rf"{_YEAR}|hier|yesterday)\b"
 )
 
 
@@ -170,6 +177,7 @@ def _weekday(name: str) -> int:
 def _for_parser(words: str) -> str:
     """The matched words in a form ``dateparser`` reads ("l'an passe" -> "l'annee derniere")."""
     words = re.sub(r"^(?:en|in|on|au cours de l'annee) |^le (?=\d)", "", words)
+    words = re.sub(r" of (?=\d)", " ", words)
     words = re.sub(r"\b(\d{1,2})(?:er|st|nd|rd|th)\b", r"\1", words)
     words = re.sub(r"^l'an (?:dernier|passe)$|^l'annee passee$", "l'annee derniere", words)
     words = re.sub(r"semaine passee$", "semaine derniere", words)

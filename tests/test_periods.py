@@ -41,6 +41,7 @@ REF = date(2024, 3, 6)  # a Wednesday
         ("What happened last month?", "2024-02-01", "2024-02-29"),
         ("Who said it last Friday?", "2024-03-01", "2024-03-01"),
         ("What was decided in the past ten days?", "2024-02-26", "2024-03-06"),
+        ("What storm hit Jacksonville in May of 2012?", "2012-05-01", "2012-05-31"),
     ],
 )
 def test_a_time_expression_is_a_period_from_the_reference(question: str, since: str, until: str) -> None:
@@ -50,7 +51,16 @@ def test_a_time_expression_is_a_period_from_the_reference(question: str, since: 
 
 
 @pytest.mark.parametrize(
-    "question", ["Qui a gagné le match ?", "Où est le 3e arrondissement ?", "Que fait Mai Lan ?", "Who won?"]
+    "question",
+    [
+        "Qui a gagné le match ?",
+        "Où est le 3e arrondissement ?",
+        "Que fait Mai Lan ?",
+        "Who won?",
+        "Qui capitule au nom de la France en septembre 1760 ?",  # history, not this September
+        "Quelle est la taille de l'armée ottomane le 30 juin 1829 ?",
+        "Que dit-il depuis mars 1041 ?",
+    ],
 )
 def test_a_question_without_a_time_expression_has_no_period(question: str) -> None:
     assert find_period(question, REF) is None
