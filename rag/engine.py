@@ -201,7 +201,9 @@ class Engine:
         """Answer a question with cited sentences, or abstain. ``history``: the previous questions
         (a list of at most :attr:`MAX_HISTORY_ITEMS` strings). ``since``/``until``: only articles
         published in that period (ISO dates, both included; undated articles are then left out),
-        searched within before ranking; the answer records the period. Every argument is checked:
+        searched within before ranking; the answer records the period. A period the question's own
+        words date ("en juillet 2012") that holds no answer is widened to every article: the text
+        opens by saying so, and ``since``/``until`` are then empty. Every argument is checked:
         a bad one is a :class:`QuestionError` naming it, its value and what is allowed."""
         found = self.retrieve(question, k, history, since, until)
         answer = self.composer.compose(found.query, found.hits, found.store, found.vector)
