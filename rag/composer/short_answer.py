@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ..expected_type import adds_word, foreign_unit, offered
-from ..text import fold
+from ..text import fold, normalize
 
 _MONTHS = (
     "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|"
@@ -186,7 +186,7 @@ def with_preposition(sentence: str, start: int, question: str) -> int:
     >>> s[with_preposition(s, s.index("Ristorante"), "Où le club est-il fondé ?"):]
     'dans le Ristorante Orologio.'
     """
-    asked = fold(question).replace("’", "'")
+    asked = fold(normalize(question))
     wanted: set[str] = set()
     for m in _ASKED_WITH.finditer(asked):
         wanted |= _FORMS.get(m.group(1), {m.group(1)})
@@ -199,7 +199,7 @@ def with_preposition(sentence: str, start: int, question: str) -> int:
         before = re.search(r"(\w+['’]?)\s*$", sentence[:found])
         if before is None:
             break
-        word = fold(before.group(1)).replace("’", "'")
+        word = fold(normalize(before.group(1)))
         if word in wanted:
             return before.start(1)
         if word not in _ARTICLES:
