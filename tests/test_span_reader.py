@@ -76,6 +76,27 @@ def test_missing_or_foreign_weights_are_one_clear_error(tmp_path: Path):
         SpanModel(tmp_path, other).read("Qui ?", ["Marie."])
 
 
+def test_the_weights_say_how_many_of_e5s_layers_they_keep_and_train(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import torch
+
+    from rag.composer import span_model
+
+    cache = Settings.resolve().cache_dir
+    fresh = SpanModel.untrained(cache, layers=3, trained=1)
+    torch.nn.init.normal_(fresh.model.head.weight)  # a head unlike a new one's
+    span_model.save(fresh.model, tmp_path / "small.safetensors", {"test": True})
+    monkeypatch.setattr("rag.embedders.openvino_ir.openvino_available", lambda: False)  # read by torch
+    small = SpanModel(cache, tmp_path / "small.safetensors")
+    assert len(small.model.bert.encoder.layer) == 3 and small.model.trained == 1
+    assert torch.allclose(small.model.head.weight, fresh.model.head.weight, atol=1e-2)
+    (read,) = small.read("Qui est venu ?", ["Marie est venue."])
+    assert 0 <= read.start <= read.end <= len("Marie est venue.")
+    with pytest.raises(ValueError, match="layers 4, trained 5"):
+        SpanModel.untrained(cache, layers=4, trained=5)
+
+
 def test_the_engine_shows_the_models_short_answer_verbatim(tmp_path: Path):
     shutil.copytree(SEEDS, tmp_path / "corpus")
     folders = {"index_dir": tmp_path / "index", "corpus_dir": tmp_path / "corpus"}

