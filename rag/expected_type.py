@@ -104,6 +104,14 @@ _TIME_UNITS = (
     r"jours?|heures?|h|ans?|annees?|mois|semaines?|minutes?|min|secondes?|siecles?|days?|hours?|years?|"
     r"months?|weeks?|seconds?|centur(y|ies)"
 )
+# A measure written out in words ("quatre ans", "une heure", "dix-sept mois"): French prose spells
+# small numbers. Before a unit only, so "un" stays an article elsewhere.
+SPELLED = (
+    r"(?:un|une|one|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|"
+    r"vingt|trente|quarante|cinquante|soixante|cent|cents|mille|two|three|four|five|seven|eight|nine|ten|"
+    r"eleven|twelve|thirteen|fourteen|fifteen|sixteen|twenty|thirty|forty|fifty|sixty|hundred)"
+)
+SPELLED_NUMBER = rf"\b{SPELLED}(?:(?:-et-|-|\set\s|\s){SPELLED})*\s"
 _MEASURE_WORDS: tuple[tuple[str, str, str], ...] = (
     (
         "percent",
@@ -136,7 +144,11 @@ _MEASURE_WORDS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(question), re.compile(r"\d[\d  .,]*\s?" + _SCALE + r"(" + unit + r")(?!\w)"))
+    (
+        kind,
+        re.compile(question),
+        re.compile(r"(?:\d[\d  .,]*\s?|" + SPELLED_NUMBER + r")" + _SCALE + r"(" + unit + r")(?!\w)"),
+    )
     for kind, question, unit in _MEASURE_WORDS
 )
 _UNITS = {kind: unit for kind, _, unit in _MEASURES}

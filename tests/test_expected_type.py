@@ -69,6 +69,23 @@ def test_a_measure_is_offered_only_as_a_number_with_its_unit():
     assert offered("Le chantier a coûté 3,5 milliards d'euros.", "money", frozenset())
 
 
+def test_a_measure_may_be_spelled_out_before_its_unit():
+    from rag.composer.short_answer import spans
+
+    long = asked_words("Combien de temps a duré la guerre ?")
+    for sentence, words in (
+        ("La guerre a duré quatre ans.", "quatre ans"),
+        ("Le camp a fonctionné pendant onze mois et demi.", "onze mois et demi"),
+        ("Le siège a duré vingt-cinq jours.", "vingt-cinq jours"),
+        ("The war lasted twelve years.", "twelve years"),
+    ):
+        assert offered(sentence, "duration", long)
+        assert [sentence[a:b] for a, b in spans(sentence, "duration", long)] == [words]
+    assert not offered("Une guerre longue et un camp fermé.", "duration", long)  # "un", "une": articles
+    assert not offered("Quatre soldats sont morts.", "duration", long)  # a number without a unit
+    assert offered("Il avait onze ans.", "age", asked_words("Quel âge avait-il ?"))
+
+
 def test_a_count_is_offered_only_as_a_number_without_an_amount_measure_or_duration():
     asked = asked_words("Combien d'accords ont été signés ?")
     assert offered("Deux accords ont été signés.", "count", asked)

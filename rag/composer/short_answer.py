@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ..expected_type import adds_word, foreign_unit, offered
+from ..expected_type import SPELLED_NUMBER, adds_word, foreign_unit, offered
 from ..text import fold, normalize
 
 _MONTHS = (
@@ -52,7 +52,8 @@ _UNIT = (
 # number in French and English:
 _NOT_NOUN = (
     r"(?:de|des|du|la|le|les|et|ou|en|au|aux|à|sur|par|pour|dans|qui|que|ses|son|sa|leurs?|ces|nos|vos|"
-    r"of|the|and|in|on|to|for|its|their|his|her|these|those)\b"
+    r"jusqu|avant|après|depuis|pendant|entre|avec|contre|sans|vers|chez|plus|"
+    r"of|the|and|in|on|to|for|its|their|his|her|these|those|until|before|after|since|with|from|ago)\b"
 )
 _NOUN = rf"(?P<noun>\s(?:de |d['’])?(?!{_NOT_NOUN})[^\W\d_][\w\-’']*)?"
 _CAPITAL = r"[A-ZÀ-ÖØ-Þ][\w\-’']*"
@@ -88,7 +89,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "measure": re.compile(
-        rf"{_QUANTIFIER}(?<!\w)(?:{_FIGURE}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}{_NOUN}",
+        rf"{_QUANTIFIER}(?:(?<!\w)(?:{_FIGURE})|{SPELLED_NUMBER[:-2]}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}"
+        rf"(?:\set\sdemie?\b)?{_NOUN}",  # "quatre ans", "une heure et demie"
         re.IGNORECASE,
     ),
     "name": re.compile(_NAME),
@@ -119,6 +121,9 @@ def spans(sentence: str, kind: str, asked: frozenset[str]) -> list[tuple[int, in
     >>> s = "La réserve de 11,04 milliards d'euros réunit 50 pays."
     >>> [s[a:b] for a, b in spans(s, "count", frozenset({"combien", "de", "pays"}))]
     ['50 pays']
+    >>> s = "La dynastie y vécut sept siècles jusqu'à la Révolution."
+    >>> [s[a:b] for a, b in spans(s, "duration", frozenset({"combien", "de", "temps"}))]
+    ['sept siècles']
     >>> s = "Les billets de 5 euros seront imprimés pour 8 centimes pièce."
     >>> [s[a:b] for a, b in spans(s, "number", frozenset({"prix", "billet", "de", "5", "euros"}))]
     ['8 centimes']
