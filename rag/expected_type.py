@@ -106,12 +106,12 @@ _TIME_UNITS = (
 )
 # A measure written out in words ("quatre ans", "une heure", "dix-sept mois"): French prose spells
 # small numbers. Before a unit only, so "un" stays an article elsewhere.
-SPELLED = (
+_SPELLED = (
     r"(?:un|une|one|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|"
     r"vingt|trente|quarante|cinquante|soixante|cent|cents|mille|two|three|four|five|seven|eight|nine|ten|"
     r"eleven|twelve|thirteen|fourteen|fifteen|sixteen|twenty|thirty|forty|fifty|sixty|hundred)"
 )
-SPELLED_NUMBER = rf"\b{SPELLED}(?:(?:-et-|-|\set\s|\s){SPELLED})*\s"
+SPELLED_NUMBER = rf"\b{_SPELLED}(?:(?:-et-|-|\set\s|\s){_SPELLED})*"
 _MEASURE_WORDS: tuple[tuple[str, str, str], ...] = (
     (
         "percent",
@@ -147,7 +147,7 @@ _MEASURES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (
         kind,
         re.compile(question),
-        re.compile(r"(?:\d[\d  .,]*\s?|" + SPELLED_NUMBER + r")" + _SCALE + r"(" + unit + r")(?!\w)"),
+        re.compile(r"(?:\d[\d  .,]*\s?|" + SPELLED_NUMBER + r"\s)" + _SCALE + r"(" + unit + r")(?!\w)"),
     )
     for kind, question, unit in _MEASURE_WORDS
 )

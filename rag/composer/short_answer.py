@@ -89,7 +89,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "measure": re.compile(
-        rf"{_QUANTIFIER}(?:(?<!\w)(?:{_FIGURE})|{SPELLED_NUMBER[:-2]}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}"
+        rf"{_QUANTIFIER}(?:(?<!\w)(?:{_FIGURE})|{SPELLED_NUMBER}){_SCALE}(?:\s(?:de|d['’]))?{_UNIT}"
         rf"(?:\set\sdemie?\b)?{_NOUN}",  # "quatre ans", "une heure et demie"
         re.IGNORECASE,
     ),
