@@ -169,7 +169,21 @@ _MONTHS = (
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
     "january february march april may june july august september october november december"
 ).split()
-_DATE = re.compile(r"\b(1\d{3}|20\d{2}|\d{1,2}e|[ivxlc]+e)\b|\b(" + "|".join(_MONTHS) + r")\b")
+# An early year: three figures after a preposition and before no noun ("vers 875,", "fonde en 761 un
+# royaume", "vers -500", not "en 300 mètres" or "depuis 200 ans"), or any year before or after Christ.
+EARLY_YEAR = (
+    r"(?i:(?:\b(?:en|vers|dès|des|depuis|in|around|circa|an)\s-?\d{3}(?![\d,.]?\d)"
+    r"(?=\s*(?:[,.;:)]|$)|\s(?:un|une|le|la|les|et|ou|de|du|des|à|a|au|aux|sur|par|pour|dans|qui|que|"
+    r"avant|après|apres|av|jusqu|the|and|in|of|to|when|by)\b))|"
+    r"\b\d{1,4}\s(?:av|avant|apr|après|apres)\.?\s?j\.?-c\b|\b\d{1,4}\s(?:bc|bce)\b)"
+)
+# A century in Roman figures only before its noun: "le", "ce" and "vie" are spelled the same.
+_DATE = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}e)\b|\b[ivxlc]+e\s(siecle|millenaire)|\b("
+    + "|".join(_MONTHS)
+    + r")\b|"
+    + EARLY_YEAR
+)
 _NUMBER_WORDS = (
     "deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente quarante cinquante "
     "soixante cent cents mille million millions milliard milliards moitie tiers quart "

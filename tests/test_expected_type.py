@@ -86,6 +86,30 @@ def test_a_measure_may_be_spelled_out_before_its_unit():
     assert offered("Il avait onze ans.", "age", asked_words("Quel âge avait-il ?"))
 
 
+def test_an_early_year_is_a_date_after_a_preposition_and_before_no_noun():
+    from rag.composer.short_answer import spans
+
+    when = asked_words("Quand Athènes devient-elle un foyer culturel ?")
+    for sentence, words in (
+        ("Athènes devient un foyer culturel vers 875, avec une nouvelle céramique.", "vers 875"),
+        ("Ibn Rustom fonde en 761 un royaume ibadite.", "en 761"),
+        ("La céramique est adoptée vers -500, à l'époque des Micmacs.", "vers -500"),
+        ("La dynastie Qin dure de 221 à 206 av. J.-C. et unifie la Chine.", "221 à 206 av. J.-C"),
+    ):
+        assert offered(sentence, "date", when)
+        assert [sentence[a:b] for a, b in spans(sentence, "date", when)] == [words]
+    for sentence in ("Il a couru en 300 mètres.", "Le village existe depuis 200 ans.", "Vers 500 personnes."):
+        assert not offered(sentence, "date", when)  # a measure or a count, not a year
+    assert not offered(
+        "Le maire dit que ce foyer change la vie.", "date", when
+    )  # "le", "ce", "vie": no Roman
+    assert offered("Le foyer naît au VIIIe siècle.", "date", when)
+    many = asked_words("Combien de personnes sont venues ?")
+    assert [s[a:b] for s in ["Vers 500 personnes sont venues."] for a, b in spans(s, "number", many)] == [
+        "500 personnes"
+    ]
+
+
 def test_a_count_is_offered_only_as_a_number_without_an_amount_measure_or_duration():
     asked = asked_words("Combien d'accords ont été signés ?")
     assert offered("Deux accords ont été signés.", "count", asked)

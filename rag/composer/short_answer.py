@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ..expected_type import SPELLED_NUMBER, adds_word, foreign_unit, offered
+from ..expected_type import EARLY_YEAR, SPELLED_NUMBER, adds_word, foreign_unit, offered
 from ..text import fold, normalize
 
 _MONTHS = (
@@ -77,6 +77,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:(?:en |depuis |dès |vers |in |since |au |du )?(?:[IVXLC]+e|\d{1,2}e|\d{1,2}(?:st|nd|rd|th))"
         r"\s(?:siècle|century))|"
         r"(?:(?:en |depuis |dès |vers |in |since |dans les années |in the )?(?:1\d{3}|20\d{2})s?)\b|"
+        rf"(?:(?:\d{{1,4}}\s(?:à|a|to)\s)?{EARLY_YEAR})|"  # "vers 875", "221 à 206 av. J.-C."
         rf"(?:(?:il y a |voici )(?:environ |plus de |près de )?(?:{_FIGURE}){_SCALE}\s(?:d['’])?"
         r"(?:ans|années))|"
         rf"(?:(?:about |over |nearly |some )?(?:{_FIGURE}){_SCALE}\s(?:years|centuries)\sago)|"
