@@ -88,7 +88,7 @@ class ReaderSettings:
     span_unsure_rules: bool = True  # under span_shown, the rules' short answer where they show one
     # Same-language confidence with the model: sigmoid(a * logit(confidence) + b * its best score + c),
     # the answer abstaining under span_threshold (None: the calibrated confidence and threshold alone).
-    span_confidence: tuple[float, float, float] | None = (0.844, 0.119, 0.042)
+    span_confidence: tuple[float, float, float] | None = (0.875, 0.07, 0.034)
     span_threshold: float = 0.15
     # A sentence answers only when the model reads an answer in it scoring over this against "no
     # answer" (same language; across languages, ``span_qualify_cross``); when none of those it read
@@ -96,7 +96,7 @@ class ReaderSettings:
     span_qualify: float | None = None  # off: it costs more right answers than wrong ones on PIAF
     # Under every English answerable tuning question's best read; each new model's reads differ, so
     # train/tune_span_reader.py --cross recomputes it with the weights (docs/tuning.md#the-span-reader).
-    span_qualify_cross: float | None = -13.0
+    span_qualify_cross: float | None = -18.0
     # When the closest article is not on the subject (``on_subject``), a sentence answers only when
     # the model reads an answer in it over this, whatever the language (None: no such check). Off:
     # at -6, the best of the folds' sweep, the full sets lost as many answers as it caught.
