@@ -22,6 +22,8 @@ Run from the repository root (about 35 minutes on 2 cores)::
     .venv/bin/python train/span_reader.py ../shared/data --generated FILE ...  # and generated questions
     .venv/bin/python train/span_reader.py ../shared/data --epochs 3 ...  # the passes of the first model
     .venv/bin/python train/span_reader.py ../shared/data --layers 12 ...  # e5's layers kept (8)
+    .venv/bin/python train/span_reader.py ../shared/data --start W --hard F ...  # a second pass on
+                                                    # the sentences W misread (train/mine_negatives.py)
 
 ``--context`` (an experiment, not the shipped weights: docs/experiments.md#readers-and-rerankers)
 trains the model to read each sentence after the one before it, so that "Elle emploie 800 personnes"
@@ -103,12 +105,21 @@ def tuning_fold(title: str) -> bool:
 
 
 def load_rows(
-    data: Path, half: str, hold_out_fold: bool = False, generated: tuple[Path, ...] = ()
+    data: Path,
+    half: str,
+    hold_out_fold: bool = False,
+    generated: tuple[Path, ...] = (),
+    hard: Path | None = None,
 ) -> list[tuple[str, str, int, int, str]]:
     """The training rows of PIAF's and XQuAD's ``half`` and of the ``generated`` question files
-    (train/generate_questions.py, made from training text only, so all of them are kept)."""
+    (train/generate_questions.py, made from training text only, so all of them are kept), and the
+    ``hard`` negatives a trained model was wrong about (train/mine_negatives.py)."""
     rng = random.Random(SEED)
     rows: list[tuple[str, str, int, int, str]] = []
+    if hard is not None:
+        for line in hard.read_text(encoding="utf-8").splitlines():
+            mined = json.loads(line)
+            rows.append((mined["question"], mined["sentence"], 0, 0, mined["before"]))
     for name in (*(data / f for f in FILES), *generated):
         ours = name in generated  # generated from training text only: every question kept
         items = [i for i in load_qa(name) if (i.answerable or ours) and (ours or title_half(i.title) == half)]
@@ -193,21 +204,31 @@ def train(
     epochs: int = EPOCHS,
     layers: int = span_model.LAYERS,
     trained: int = span_model.TRAINED,
+    hard: Path | None = None,
+    start: Path | None = None,
+    learning_rate: float = LEARNING_RATE,
 ) -> None:
+    """Train new weights into ``out``; with ``start``, go on from those weights (a second pass, on
+    the ``hard`` negatives they were wrong about beside the usual rows)."""
     import torch
 
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
     rng = random.Random(SEED)
-    reader = span_model.SpanModel.untrained(Settings.resolve().cache_dir, context, layers, trained)
-    rows = load_rows(data, "train", hold_out_fold, generated)
+    cache = Settings.resolve().cache_dir
+    if start is not None:
+        reader = span_model.SpanModel.load(cache, start)
+        context = reader.context
+    else:
+        reader = span_model.SpanModel.untrained(cache, context, layers, trained)
+    rows = load_rows(data, "train", hold_out_fold, generated, hard)
     examples = encode(reader.tokenizer, rows, context)
     log.info("%d rows, %d encoded, %d answering", len(rows), len(examples), sum(e[3] > 0 for e in examples))
     model = reader.model
     model.train()
     params = [
-        {"params": [p for p in model.trained_parameters() if p.requires_grad], "lr": LEARNING_RATE},
-        {"params": list(model.head.parameters()), "lr": HEAD_LEARNING_RATE},
+        {"params": [p for p in model.trained_parameters() if p.requires_grad], "lr": learning_rate},
+        {"params": list(model.head.parameters()), "lr": learning_rate * HEAD_LEARNING_RATE / LEARNING_RATE},
     ]
     optimiser = torch.optim.AdamW(params, weight_decay=0.01)
     steps = epochs * ((len(examples) + BATCH - 1) // BATCH)
@@ -242,6 +263,8 @@ def train(
     span_model.save(model, out, {"rows": len(examples), "data_sha256": digest, "epochs": epochs,
                                  "hold_out_fold": hold_out_fold, "context": context,
                                  "generated": [p.name for p in generated],
+                                 "hard": hard.name if hard else None, "start": start.name if start else None,
+                                 "learning_rate": learning_rate,
                                  "seconds": round(time.perf_counter() - started)}, context)  # fmt: skip
     log.info("saved %s in %.0f s", out, time.perf_counter() - started)
 
@@ -293,13 +316,16 @@ def main() -> None:
         default=[],
         help="a file of generated questions to train on too (train/generate_questions.py)",
     )
+    parser.add_argument("--hard", type=Path, help="hard negatives to train on too (train/mine_negatives.py)")
+    parser.add_argument("--start", type=Path, help="go on training these weights instead of new ones")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="of the tuned layers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.check:
         check(args.data, args.out)
     else:
         train(args.data, args.out, args.hold_out_fold, args.context, tuple(args.generated), args.epochs,
-              args.layers, args.trained)  # fmt: skip
+              args.layers, args.trained, args.hard, args.start, args.learning_rate)  # fmt: skip
 
 
 if __name__ == "__main__":
