@@ -317,7 +317,7 @@ def main() -> None:
         help="a file of generated questions to train on too (train/generate_questions.py)",
     )
     parser.add_argument("--hard", type=Path, help="hard negatives to train on too (train/mine_negatives.py)")
-    parser.add_argument("--start", type=Path, help="go on training these weights instead of new ones")
+    parser.add_argument("--start", type=Path, help="go on from these weights (their layers, context)")
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="of the tuned layers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
